@@ -6,6 +6,7 @@
 #ifndef PF_TEST_H
 #define PF_TEST_H
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -37,7 +38,20 @@ void test_skip(const char *why);
     }                                                                               \
     static void test_##suite##_##name(void)
 
-#define CHECK(cond, ...)                                                            \
+/* CHECK(cond) or CHECK(cond, "printf format", args...): the message is
+ * optional.  Pedantic C11 forbids an empty __VA_ARGS__, so the macro counts
+ * its arguments (up to a format and 7 values) to pick a variant. */
+#define PF_CHECK_PICK(_1, _2, _3, _4, _5, _6, _7, _8, _9, NAME, ...) NAME
+#define CHECK(...)                                                                  \
+    PF_CHECK_PICK(__VA_ARGS__, PF_CHECK_MSG, PF_CHECK_MSG, PF_CHECK_MSG, PF_CHECK_MSG, \
+                  PF_CHECK_MSG, PF_CHECK_MSG, PF_CHECK_MSG, PF_CHECK_MSG, PF_CHECK_PLAIN, \
+                  unused)(__VA_ARGS__)
+#define PF_CHECK_PLAIN(cond)                                                        \
+    do {                                                                            \
+        if (!(cond))                                                                \
+            test_check_fail(__FILE__, __LINE__, "%s", "CHECK(" #cond ")");          \
+    } while (0)
+#define PF_CHECK_MSG(cond, ...)                                                     \
     do {                                                                            \
         if (!(cond))                                                                \
             test_check_fail(__FILE__, __LINE__, "CHECK(" #cond ") " __VA_ARGS__);   \

@@ -1,6 +1,5 @@
 /* test_main.c: runs the self-registered unit tests (see test.h).
  * Usage: test_runner [filter]; exit status 1 if any case failed. */
-#define _GNU_SOURCE
 #include "test.h"
 
 #include <ftw.h>

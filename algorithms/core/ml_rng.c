@@ -45,17 +45,21 @@ double ml_rng_uniform(struct ml_rng *r)
     return (double)(ml_rng_u64(r) >> 11) * 0x1.0p-53;
 }
 
+/* 64x64 -> 128-bit product; __extension__ keeps -Wpedantic quiet about the
+ * GCC/Clang type, which every compiler we build with has on 64-bit targets. */
+__extension__ typedef unsigned __int128 ml_u128;
+
 uint64_t ml_rng_below(struct ml_rng *r, uint64_t n)
 {
     /* Lemire (2019), "Fast random integer generation in an interval",
      * ACM TOMACS 29(1), Algorithm 5. */
-    unsigned __int128 m = (unsigned __int128)ml_rng_u64(r) * n;
+    ml_u128 m = (ml_u128)ml_rng_u64(r) * n;
     uint64_t lo = (uint64_t)m;
 
     if (lo < n) {
         uint64_t t = (0 - n) % n;
         while (lo < t) {
-            m = (unsigned __int128)ml_rng_u64(r) * n;
+            m = (ml_u128)ml_rng_u64(r) * n;
             lo = (uint64_t)m;
         }
     }

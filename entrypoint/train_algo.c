@@ -1,0 +1,88 @@
+/* train_algo.c: the hyperparameter table and the dispatch from the
+ * `algorithm` hyperparameter to an algorithm (see train_algo.h). */
+#include "train_algo.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fsutil.h"
+
+static const char *const algorithm_choices[] = {TRAIN_ALGORITHM_NAMES, NULL};
+
+static const struct hp_spec spec[] = {
+    {"algorithm", HP_STRING, TRAIN_ALGORITHM_DEFAULT, 0, 0, algorithm_choices,
+     "what to train"},
+    {"commit_id", HP_STRING, NULL, 0, 0, NULL,
+     "git commit of the code that launched the job; overrides GIT_COMMIT"},
+    {"csv_delimiter", HP_CHAR, ",", 0, 0, NULL,
+     "CSV field delimiter: one character, or tab/comma/semicolon/pipe/space"},
+    {"categorical", HP_STRING_LIST, NULL, 0, 0, NULL,
+     "CSV columns kept as categorical (string levels), JSON list or a,b,c"},
+    {"target", HP_STRING, NULL, 0, 0, NULL, "name of the target (label) column"},
+    {"threads", HP_INT, "0", 0, 1024, NULL, "worker threads; 0 = one per CPU"},
+    {"seed", HP_INT, "1", 0, 9007199254740992.0, NULL, "random seed"},
+};
+
+const struct hp_spec *train_hp_spec(void)
+{
+    return spec;
+}
+
+size_t train_hp_count(void)
+{
+    return sizeof spec / sizeof spec[0];
+}
+
+enum ml_status train_algo_run(const struct train_input *in, struct train_result *r,
+                              struct ml_err *err)
+{
+    const struct hp_value *a = hp_get(in->hp, "algorithm");
+
+    if (!a || !a->has_value)
+        ML_FAIL(err, ML_EINTERNAL, "no algorithm selected");
+    if (strcmp(a->s, "profile") == 0)
+        return algo_profile_run(in, r, err);
+    ML_FAIL(err, ML_EINVAL, "hyperparameter \"algorithm\" = \"%s\": expected one of: %s", a->s,
+            TRAIN_ALGORITHM_NAMES);
+}
+
+enum ml_status train_add_model_file(struct train_result *r, const char *model_dir,
+                                    const char *name, const void *data, size_t len,
+                                    struct ml_err *err)
+{
+    struct train_model_file *f;
+    char final[4096];
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    enum ml_status st;
+    int i;
+
+    if (r->nfiles == TRAIN_MAX_FILES)
+        ML_FAIL(err, ML_EINTERNAL, "too many model files");
+    f = &r->files[r->nfiles];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    snprintf(final, sizeof final, "%s/%s", model_dir, name);
+    st = fs_write_temp(final, data, len, f->tmp_path, sizeof f->tmp_path, err);
+    if (st)
+        return st;
+    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    for (i = 0; i < 32; i++)
+        snprintf(f->sha256 + 2 * i, 3, "%02x", md[i]);
+    f->bytes = len;
+    r->nfiles++;
+    return ML_OK;
+}
+
+void train_result_free(struct train_result *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nfiles; i++)
+        if (!r->files[i].committed)
+            fs_abandon(r->files[i].tmp_path);
+    r->nfiles = 0;
+    cJSON_Delete(r->metrics);
+    r->metrics = NULL;
+}
