@@ -112,7 +112,7 @@ demo: deps all
 	bash scripts/demo.sh
 
 sample: all
-	$(B)/plantfit sample-data --rows 8000 --seed 20261125 --out datasets
+	$(B)/plantfit sample-data --rows 10080 --seed 20261125 --out datasets
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

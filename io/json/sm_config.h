@@ -26,10 +26,11 @@
 enum hp_type {
     HP_INT,          /* integer within [min, max] */
     HP_FLOAT,        /* finite number within [min, max] */
-    HP_BOOL,         /* true/false (JSON) */
+    HP_BOOL,         /* true/false (JSON), or those words as strings in any case */
     HP_STRING,       /* any string; if choices is non-NULL, one of them */
     HP_STRING_LIST,  /* JSON list of strings, or one comma-separated string */
-    HP_CHAR          /* a single character, e.g. a delimiter; "\t" and "tab" mean TAB */
+    HP_CHAR          /* a single character, e.g. a delimiter; "\t" and "tab" mean TAB;
+                        also "comma", "semicolon", "pipe", "space" */
 };
 
 struct hp_spec {
@@ -61,8 +62,16 @@ struct hp_set {
     char **ignored;                /* owned: names of the ignored sagemaker_* keys */
 };
 
-/* Parse and validate hyperparameters.json text.  `path` names the file in
- * messages.  *out is freed with hp_set_free. */
+/* Parse and validate hyperparameters.json text (len bytes, need not be
+ * NUL-terminated).  `path` names the file in messages.  Codes: ML_EFORMAT
+ * (not JSON, not an object, duplicate key), ML_ELIMIT (key count or length
+ * caps, nesting deeper than 32), ML_EINVAL (unknown key, bad value),
+ * ML_EINTERNAL (bad spec table or default), ML_ENOMEM.  HP_BOOL also accepts
+ * the strings "true"/"false" in any case ("True" is what the Python SDK
+ * sends).  For HP_STRING, HP_CHAR and HP_STRING_LIST a value that decodes to
+ * something other than a JSON string is taken verbatim ("0123" stays "0123").
+ * *out is NULL on error, else freed with hp_set_free.  Memory comes from
+ * cJSON_malloc. */
 enum ml_status hp_parse(const char *text, size_t len, const char *path,
                         const struct hp_spec *spec, size_t nspec, struct hp_set **out,
                         struct ml_err *err);
@@ -73,7 +82,12 @@ const struct hp_value *hp_get(const struct hp_set *h, const char *name);
 enum sm_input_mode { SM_MODE_FILE = 0, SM_MODE_FASTFILE = 1, SM_MODE_PIPE = 2 };
 enum sm_content { SM_CONTENT_CSV = 0, SM_CONTENT_HDF5 = 1 };
 
-#define SM_NAME_MAX 64
+#define SM_NAME_MAX 65 /* SageMaker allows 64-character channel names, plus the NUL */
+/* CreateTrainingJob accepts at most 20 InputDataConfig channels. */
+#define SM_MAX_CHANNELS 20
+/* Cap on resourceconfig.json "hosts" (far above any real cluster) so a
+ * malformed file cannot make us allocate without bound. */
+#define SM_MAX_HOSTS 4096
 
 struct sm_channel {
     char name[SM_NAME_MAX];        /* channel name as given ("train", "validation", ...) */
@@ -94,7 +108,10 @@ struct sm_input_config {
 
 /* Parse inputdataconfig.json.  Unknown content types fail naming the channel
  * and the value; so do an unknown TrainingInputMode, RecordIO wrapping, and
- * malformed ContentType parameters.  `{}` gives zero channels. */
+ * malformed ContentType parameters.  `{}` gives zero channels.  Channel names
+ * are 1..SM_NAME_MAX-1 characters of [A-Za-z0-9._-]; at most SM_MAX_CHANNELS.
+ * Unknown fields inside a channel are ignored.  On error *out is empty; on
+ * success free it with sm_input_config_free. */
 enum ml_status sm_input_config_parse(const char *text, size_t len, const char *path,
                                      struct sm_input_config *out, struct ml_err *err);
 void sm_input_config_free(struct sm_input_config *c);
@@ -105,14 +122,18 @@ const struct sm_channel *sm_input_config_find(const struct sm_input_config *c,
 struct sm_resource_config {
     char current_host[SM_NAME_MAX];
     size_t nhosts;
-    char (*hosts)[SM_NAME_MAX];    /* owned array of nhosts names, as given (sorted) */
+    char (*hosts)[SM_NAME_MAX];    /* owned array of nhosts names in file order (SageMaker
+                                      writes them sorted); index = host rank */
     char network_interface_name[SM_NAME_MAX];
     char current_instance_type[SM_NAME_MAX];
     char current_group_name[SM_NAME_MAX];
 };
 
 /* Parse resourceconfig.json: current_host must be one of hosts; hosts
- * non-empty and unique. */
+ * non-empty (at most SM_MAX_HOSTS) and unique; names shorter than
+ * SM_NAME_MAX.  The optional string fields are "" when absent or null; other
+ * keys (instance_groups, ...) are ignored.  On error *out is zeroed; on
+ * success free it with sm_resource_config_free. */
 enum ml_status sm_resource_config_parse(const char *text, size_t len, const char *path,
                                         struct sm_resource_config *out, struct ml_err *err);
 void sm_resource_config_free(struct sm_resource_config *c);
