@@ -102,7 +102,8 @@ FUZZ_SECONDS ?= 60
 fuzz-run: fuzz
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/new-$$n; \
 	  echo "fuzzing $$n for $(FUZZ_SECONDS) s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/new-$$n tests/fuzz/corpus/$$n \
+	  LSAN_OPTIONS=suppressions=tests/lsan.supp ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build-fuzz/new-$$n tests/fuzz/corpus/$$n \
 	      || exit 1; done
 
 bench: deps all bench-bin
