@@ -14,7 +14,26 @@
  * built-in algorithms expect.
  *
  * Limits (each an error naming file and line when exceeded): a field of at
- * most max_field bytes, at most max_cols columns. */
+ * most max_field bytes, at most max_cols columns.
+ *
+ * Details decided here:
+ *  - Quoting is strict: a quote inside an unquoted field, text after a closing
+ *    quote, or a quoted field still open at the end of the file is an error
+ *    (ML_EFORMAT), never silently merged into one huge field.
+ *  - Line ends may be LF, CRLF or a lone CR.  Blank lines, and lines holding
+ *    only spaces or tabs, are skipped anywhere (so in a one-column file an
+ *    empty cell must be written "" to count as a missing value).
+ *  - Spaces and tabs around an unquoted field are dropped; around a number
+ *    they are dropped even inside quotes.  A quoted level keeps its spaces.
+ *  - Numbers: see csv_parse_double.  "1e400" (overflow) is an error like any
+ *    non-number; "1e-400" reads as 0 (correctly rounded underflow).
+ *  - Messages give the physical line where the offending record starts
+ *    (blank lines and line breaks inside quoted fields counted), the column
+ *    number and name, and up to 60 bytes of the value with control bytes
+ *    escaped.  NUL bytes in a column name or a level are errors.
+ *  - threads > 1 splits a regular uncompressed file without any '"' byte
+ *    among threads (results and messages identical to threads = 1); with a
+ *    quote, gzip or a FIFO the file is read by one thread. */
 #ifndef PF_CSV_READ_H
 #define PF_CSV_READ_H
 
@@ -61,7 +80,9 @@ enum ml_status csv_read_mem(const char *buf, size_t len, const char *name,
 /* Parse a number in the C locale: the whole [s, s+len) must be a decimal or
  * exponent literal (optional sign, digits, '.', e/E exponent); returns 1 and
  * sets *out, else 0.  Correctly rounded (fast path: Clinger 1990; otherwise
- * strtod_l in the C locale).  Rejects inf/nan spellings, hex, spaces. */
+ * strtod_l in the C locale).  Rejects inf/nan spellings, hex, spaces, and
+ * literals that overflow to infinity; underflow gives 0 or a subnormal, as
+ * strtod.  Thread-safe; never calls setlocale. */
 int csv_parse_double(const char *s, size_t len, double *out);
 
 /* Write a table as CSV with a header (doubles as %.17g, missing as empty,
