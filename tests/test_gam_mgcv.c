@@ -81,9 +81,21 @@ static int run_mgcv(const char *csv, const char *formula, const char *method,
 }
 
 /* Fit with plantfit and mgcv, compare with issue 3's bounds. */
+static void compare_glm(const char *name, const char *csv, const char *formula,
+                        enum gam_method method, const char *const *categorical, size_t ncat,
+                        const char *family);
+
 static void compare_case(const char *name, const char *csv, const char *formula,
                          enum gam_method method, const char *const *categorical,
                          size_t ncat)
+{
+    compare_glm(name, csv, formula, method, categorical, ncat, "gaussian");
+}
+
+/* family: gaussian, binomial, poisson, Gamma (inverse link) or Gamma_log. */
+static void compare_glm(const char *name, const char *csv, const char *formula,
+                        enum gam_method method, const char *const *categorical, size_t ncat,
+                        const char *family)
 {
     struct csv_options o;
     struct ml_table *t = NULL;
@@ -108,12 +120,19 @@ static void compare_case(const char *name, const char *csv, const char *formula,
     gam_options_default(&go);
     go.method = method;
     go.threads = 2;
+    if (strcmp(family, "Gamma_log") == 0) {
+        go.family = GAM_FAMILY_GAMMA;
+        go.link = GAM_LINK_LOG;
+    } else {
+        CHECK_OK(gam_family_parse(family, &go.family, &err), &err);
+        go.link = gam_default_link(go.family);
+    }
     CHECK_OK(gam_fit(t, formula, &go, &m, &err), &err);
     if (!m) {
         ml_table_free(t);
         return;
     }
-    if (run_mgcv(csv, formula, method == GAM_METHOD_REML ? "REML" : "GCV.Cp", "gaussian",
+    if (run_mgcv(csv, formula, method == GAM_METHOD_REML ? "REML" : "GCV.Cp", family,
                  &ref) != 0) {
         CHECK(0, "%s: could not run mgcv", name);
         gam_model_free(m);
@@ -124,8 +143,10 @@ static void compare_case(const char *name, const char *csv, const char *formula,
     eta = malloc(t->nrow * sizeof *eta);
     CHECK_OK(gam_predict(m, t, GAM_PRED_LINK, eta, NULL, &err), &err);
     ycol = ml_table_find(t, m->response);
+    /* The bound is 1e-4 sd of the response for the Gaussian, of the linear
+     * predictor otherwise (issue 3: "linear predictor for non-Gaussian"). */
     for (i = 0; i < t->nrow; i++) {
-        double y = t->col[ycol].v[i], dl;
+        double y = strcmp(family, "gaussian") == 0 ? t->col[ycol].v[i] : eta[i], dl;
         if (isnan(eta[i]) || isnan(y))
             continue;
         dl = y - mean;
@@ -136,6 +157,16 @@ static void compare_case(const char *name, const char *csv, const char *formula,
         k++;
     }
     sdy = sqrt(m2 / (double)(k - 1));
+    if (strcmp(family, "gaussian") != 0) {
+        /* sd of mgcv's linear predictor */
+        double mm = 0.0, ss = 0.0;
+        for (i = 0; i < ref.n; i++) {
+            double dl = ref.eta[i] - mm;
+            mm += dl / (double)(i + 1);
+            ss += dl * (ref.eta[i] - mm);
+        }
+        sdy = sqrt(ss / (double)(ref.n - 1));
+    }
     printf("    %s: n=%zu iter=%d %s; max|eta diff|/sd=%.3g, edf %.6f vs %.6f, score %.10g vs "
            "%.10g (rel %.2g)\n", name, m->n, m->iterations, m->converged ? "converged" : "NOT converged",
            maxd / sdy, m->edf_total, ref.edf, m->score, ref.score,
@@ -269,4 +300,134 @@ TEST(gam_mgcv, plant_te_factor_by)
                  "yield ~ te(reactor1_temp, feed_rate) + factor(line) + "
                  "s(reactor2_temp, by=line) + s(catalyst_rate)",
                  GAM_METHOD_REML, cat, 1);
+}
+
+/* Appendix A counts and 0/1 outcomes (Poisson G4, binomial G5). */
+static const char *appendix_a_glm_csv(void)
+{
+    static char path[512];
+    FILE *f;
+    int i;
+
+    snprintf(path, sizeof path, "%s/appA_glm.csv", test_tmpdir());
+    f = fopen(path, "w");
+    if (!f)
+        return NULL;
+    fprintf(f, "x,z,cnt,bin,g\n");
+    for (i = 0; i < 200; i++) {
+        double x = i / 199.0, z = ((37 * i) % 200) / 199.0;
+        double cnt = floor(exp(0.5 + sin(2 * M_PI * x)) + 0.5 + 0.45 * cos(13.0 * i));
+        int bin = cos(11.0 * i) < sin(2 * M_PI * x);
+        /* A positive response for Gamma: smooth mean times a deterministic
+         * multiplicative disturbance in (0.5, 1.5). */
+        double g = exp(0.3 + sin(2 * M_PI * x) + 0.5 * z) * (1.0 + 0.5 * cos(7.0 * i));
+        fprintf(f, "%.17g,%.17g,%.17g,%d,%.17g\n", x, z, cnt, bin, g);
+    }
+    fclose(f);
+    return path;
+}
+
+TEST(gam_mgcv, poisson_reml)
+{
+    const char *csv = appendix_a_glm_csv();
+    CHECK(csv != NULL);
+    if (csv)
+        compare_glm("G4 poisson REML", csv, "cnt ~ s(x,k=10) + s(z,k=10)", GAM_METHOD_REML,
+                    NULL, 0, "poisson");
+}
+
+TEST(gam_mgcv, binomial_reml)
+{
+    const char *csv = appendix_a_glm_csv();
+    CHECK(csv != NULL);
+    if (csv)
+        compare_glm("G5 binomial REML", csv, "bin ~ s(x,k=10)", GAM_METHOD_REML, NULL, 0,
+                    "binomial");
+}
+
+TEST(gam_mgcv, gamma_inverse_reml)
+{
+    const char *csv = appendix_a_glm_csv();
+    CHECK(csv != NULL);
+    if (csv)
+        compare_glm("Gamma/inverse REML", csv, "g ~ s(x,k=10) + s(z,k=10)", GAM_METHOD_REML,
+                    NULL, 0, "Gamma");
+}
+
+TEST(gam_mgcv, gamma_log_reml)
+{
+    const char *csv = appendix_a_glm_csv();
+    CHECK(csv != NULL);
+    if (csv)
+        compare_glm("Gamma/log REML", csv, "g ~ s(x,k=10) + s(z,k=10)", GAM_METHOD_REML, NULL,
+                    0, "Gamma_log");
+}
+
+/* The sample plant data: the abnormal flag (binomial) and, derived from it,
+ * the number of abnormal minutes in the hour around each row (Poisson). */
+static const char *plant_glm_csv(void)
+{
+    static char path[512];
+    static const char *const cat[] = {"line"};
+    char src[512];
+    struct csv_options o;
+    struct ml_table *t = NULL;
+    struct ml_err err;
+    FILE *f;
+    size_t i, k;
+    long ab, t1, fr, cr;
+
+    snprintf(src, sizeof src, "%s/../datasets/plant.csv", test_dir());
+    csv_options_default(&o);
+    o.categorical = cat;
+    o.ncategorical = 1;
+    if (csv_read_file(src, &o, &t, NULL, &err) != ML_OK)
+        return NULL;
+    ab = ml_table_find(t, "abnormal");
+    t1 = ml_table_find(t, "reactor1_temp");
+    fr = ml_table_find(t, "feed_rate");
+    cr = ml_table_find(t, "coolant_temp");
+    snprintf(path, sizeof path, "%s/plant_glm.csv", test_tmpdir());
+    f = fopen(path, "w");
+    if (!f || ab < 0 || t1 < 0 || fr < 0 || cr < 0) {
+        if (f)
+            fclose(f);
+        ml_table_free(t);
+        return NULL;
+    }
+    fprintf(f, "abnormal,reactor1_temp,feed_rate,coolant_temp,count\n");
+    for (i = 0; i < t->nrow; i++) {
+        double c = 0.0, cool = t->col[cr].v[i];
+        for (k = i >= 30 ? i - 30 : 0; k < i + 30 && k < t->nrow; k++)
+            c += t->col[ab].v[k];
+        if (isnan(cool))
+            fprintf(f, "%.17g,%.17g,%.17g,,%.17g\n", t->col[ab].v[i], t->col[t1].v[i],
+                    t->col[fr].v[i], c);
+        else
+            fprintf(f, "%.17g,%.17g,%.17g,%.17g,%.17g\n", t->col[ab].v[i], t->col[t1].v[i],
+                    t->col[fr].v[i], cool, c);
+    }
+    fclose(f);
+    ml_table_free(t);
+    return path;
+}
+
+TEST(gam_mgcv, plant_binomial_reml)
+{
+    const char *csv = plant_glm_csv();
+    CHECK(csv != NULL, "cannot build the plant GLM data");
+    if (csv)
+        compare_glm("plant abnormal binomial REML", csv,
+                    "abnormal ~ s(reactor1_temp) + s(feed_rate) + s(coolant_temp)",
+                    GAM_METHOD_REML, NULL, 0, "binomial");
+}
+
+TEST(gam_mgcv, plant_poisson_reml)
+{
+    const char *csv = plant_glm_csv();
+    CHECK(csv != NULL, "cannot build the plant GLM data");
+    if (csv)
+        compare_glm("plant abnormal-count poisson REML", csv,
+                    "count ~ s(reactor1_temp) + s(feed_rate) + s(coolant_temp)",
+                    GAM_METHOD_REML, NULL, 0, "poisson");
 }

@@ -63,6 +63,13 @@ struct fitws {
     double *H, *Hi, *beta, *Ab, *Sb, *db, *T;
     double *bSb, *trHiS, *trSpS;  /* per penalty */
     double *lambda;
+    /* non-Gaussian families: the data and per-row work arrays */
+    const struct gam_data *d;
+    double *eta, *eta_new, *eta_warm, *beta_warm, *beta_cur;
+    int have_warm_beta;
+    double *wn, *wp, *wpp, *z, *dq, *etaj, *tmpn;   /* n (etaj: M x n) */
+    double *Au, *bu;                                /* unconstrained scratch */
+    double *XVX, *K, *Hi2, *v, *u, *bjk, *trHiHj;
 };
 
 struct eval {
@@ -105,6 +112,27 @@ static void ws_free(struct fitws *w)
     free(w->bSb);
     free(w->trHiS);
     free(w->trSpS);
+    free(w->eta);
+    free(w->eta_new);
+    free(w->eta_warm);
+    free(w->beta_warm);
+    free(w->beta_cur);
+    free(w->wn);
+    free(w->wp);
+    free(w->wpp);
+    free(w->z);
+    free(w->dq);
+    free(w->etaj);
+    free(w->tmpn);
+    free(w->Au);
+    free(w->bu);
+    free(w->XVX);
+    free(w->K);
+    free(w->Hi2);
+    free(w->v);
+    free(w->u);
+    free(w->bjk);
+    free(w->trHiHj);
 }
 
 static double frob(const double *S, int n)
@@ -1062,6 +1090,462 @@ out:
     return st;
 }
 
+/* ---- non-Gaussian families: penalised IRLS and Laplace REML (section 8) ----- */
+
+/* Digamma and trigamma by recurrence to x >= 10 and their asymptotic series
+ * (Abramowitz & Stegun 6.3.18 and 6.4.12); accurate to ~1e-15 there. */
+static double digamma_fn(double x)
+{
+    double r = 0.0, f;
+
+    while (x < 10.0) {
+        r -= 1.0 / x;
+        x += 1.0;
+    }
+    f = 1.0 / (x * x);
+    return r + log(x) - 0.5 / x -
+           f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132)))));
+}
+
+static double trigamma_fn(double x)
+{
+    double r = 0.0, f;
+
+    while (x < 10.0) {
+        r += 1.0 / (x * x);
+        x += 1.0;
+    }
+    f = 1.0 / (x * x);
+    return r + 1.0 / x + f / 2.0 +
+           f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f * (1.0 / 30 - f * 5.0 / 66))));
+}
+
+/* Newton working weight w, its eta-derivatives w' and w'', and the
+ * pseudo-data z at one observation (section 8.1 and the table of 10.3).
+ * All four families here use a link for which the Newton weights are
+ * positive, so mgcv's Fisher fallback never triggers. */
+static void glm_weights(enum gam_family fam, enum gam_link link, double y, double eta,
+                        double pw, double *wt, double *w1, double *w2, double *z)
+{
+    double mu = gam_linkinv(link, eta), v;
+
+    if (fam == GAM_FAMILY_POISSON) {
+        *wt = *w1 = *w2 = pw * mu;
+        *z = eta + (y - mu) / mu;
+    } else if (fam == GAM_FAMILY_BINOMIAL) {
+        v = pw * mu * (1.0 - mu);
+        *wt = v;
+        *w1 = v * (1.0 - 2.0 * mu);
+        *w2 = v * (1.0 - 6.0 * mu + 6.0 * mu * mu);
+        *z = eta + (y - mu) / (mu * (1.0 - mu));
+    } else if (link == GAM_LINK_LOG) { /* Gamma/log: alpha = y/mu */
+        *wt = pw * y / mu;
+        *w1 = -pw * y / mu;
+        *w2 = pw * y / mu;
+        *z = eta + (y - mu) / y;
+    } else { /* Gamma/inverse (canonical) */
+        *wt = pw / (eta * eta);
+        *w1 = -2.0 * pw / (eta * eta * eta);
+        *w2 = 6.0 * pw / (eta * eta * eta * eta);
+        *z = eta - (y - mu) / (mu * mu);
+    }
+}
+
+/* Saturated log-likelihood l_s(phi) and its first two phi-derivatives
+ * (section 8.2 table; Gamma with phi_i = phi / pw_i). */
+static void glm_saturated(const struct fitws *w, double phi, double *ls, double *d1, double *d2)
+{
+    const struct gam_data *d = w->d;
+    size_t i;
+    double s = 0.0, s1 = 0.0, s2 = 0.0;
+
+    for (i = 0; i < d->n; i++) {
+        double y = d->y[i], pw = d->w ? d->w[i] : 1.0;
+        if (w->m->family == GAM_FAMILY_POISSON) {
+            s += pw * ((y > 0 ? y * log(y) : 0.0) - y - lgamma(y + 1.0));
+        } else if (w->m->family == GAM_FAMILY_BINOMIAL) {
+            double k = pw * y;
+            s += lgamma(pw + 1.0) - lgamma(k + 1.0) - lgamma(pw - k + 1.0) +
+                 (y > 0 ? k * log(y) : 0.0) + (y < 1 ? (pw - k) * log(1.0 - y) : 0.0);
+        } else {
+            double ph = phi / pw, nu = 1.0 / ph, f, fd;
+            s += -lgamma(nu) - log(ph) / ph - nu - log(y);
+            f = (digamma_fn(nu) + log(ph)) / (ph * ph);
+            fd = (-trigamma_fn(nu) / (ph * ph) + 1.0 / ph) / (ph * ph) -
+                 2.0 * (digamma_fn(nu) + log(ph)) / (ph * ph * ph);
+            s1 += f / pw;
+            s2 += fd / (pw * pw);
+        }
+    }
+    *ls = s;
+    *d1 = s1;
+    *d2 = s2;
+}
+
+static double glm_deviance(const struct fitws *w, const double *eta, int *valid)
+{
+    const struct gam_data *d = w->d;
+    size_t i;
+    double dev = 0.0;
+
+    *valid = 1;
+    for (i = 0; i < d->n; i++) {
+        double mu = gam_linkinv(w->m->link, eta[i]);
+        if (!gam_valid_mu(w->m->family, mu) ||
+            (w->m->link == GAM_LINK_INVERSE && !(eta[i] > 0.0))) {
+            *valid = 0;
+            return INFINITY;
+        }
+        dev += gam_dev_resid(w->m->family, d->y[i], mu, d->w ? d->w[i] : 1.0);
+    }
+    return dev;
+}
+
+static double penalty_value(const struct fitws *w, const double *beta)
+{
+    double s = 0.0, *tmp = w->Ab;
+    int j;
+
+    for (j = 0; j < w->M; j++) {
+        int off = w->poff[j], sz = w->psize[j];
+        cblas_dsymv(CblasRowMajor, CblasUpper, sz, 1.0, w->S[j], sz, beta + off, 1, 0.0, tmp, 1);
+        s += w->lambda[j] * cblas_ddot(sz, beta + off, 1, tmp, 1);
+    }
+    return s;
+}
+
+/* X'WX (W = weights wt) in the constrained layout into A, X'Wz into b if z. */
+static enum ml_status glm_cross(struct fitws *w, const double *wt, const double *z, double *A,
+                                double *b, struct ml_err *err)
+{
+    enum ml_status st = gam_accumulate(w->m, w->d, wt, z, w->Au, z ? w->bu : NULL,
+                                       w->o->threads, err);
+    if (st)
+        return st;
+    gam_constrain_matrix(w->m, w->Au, A);
+    if (z)
+        gam_constrain_vector(w->m, w->bu, b);
+    return ML_OK;
+}
+
+/* Penalised IRLS at the current lambda (section 8.1), warm-started from the
+ * last accepted outer iterate.  Full Newton weights; the step is halved
+ * while the penalised deviance rises.  On return w->beta, w->eta hold the
+ * fit, w->A is X'WX with the Newton weights at it, w->H its penalised
+ * Cholesky factor, and w->wn/wp/wpp the weights and their derivatives. */
+static enum ml_status pirls(struct fitws *w, double phi, double *dev_out, double *logdetH,
+                            struct ml_err *err)
+{
+    const struct gam_data *d = w->d;
+    size_t n = d->n, i;
+    int it, p = w->p, h, valid;
+    double pdev_cur, dev = 0.0, rss_unused;
+    enum ml_status st;
+    const double tol = w->o->pirls_tol;
+
+    memcpy(w->eta, w->eta_warm, n * sizeof *w->eta);
+    if (w->have_warm_beta) {
+        memcpy(w->beta_cur, w->beta_warm, (size_t)p * sizeof *w->beta_cur);
+        dev = glm_deviance(w, w->eta, &valid);
+        pdev_cur = dev + penalty_value(w, w->beta_cur);
+    } else {
+        pdev_cur = INFINITY;
+    }
+    for (it = 0; it < w->o->pirls_max_iter; it++) {
+        double dev_new, pdev_new;
+        int conv;
+
+        if (w->o->stop && *w->o->stop)
+            ML_FAIL(err, ML_ESTOPPED, "stopped");
+        for (i = 0; i < n; i++)
+            glm_weights(w->m->family, w->m->link, d->y[i], w->eta[i], d->w ? d->w[i] : 1.0,
+                        &w->wn[i], &w->wp[i], &w->wpp[i], &w->z[i]);
+        st = glm_cross(w, w->wn, w->z, w->A, w->b, err);
+        if (st)
+            return st;
+        st = solve_at(w, &rss_unused, logdetH, err);
+        if (st)
+            return st;
+        st = gam_linear_predictor(w->m, d, w->beta, w->eta_new, w->o->threads, err);
+        if (st)
+            return st;
+        dev_new = glm_deviance(w, w->eta_new, &valid);
+        pdev_new = valid ? dev_new + penalty_value(w, w->beta) : INFINITY;
+        for (h = 0; h < 30 && isfinite(pdev_cur) && !(pdev_new <= pdev_cur * (1.0 + 1e-14));
+             h++) {
+            for (i = 0; i < (size_t)p; i++)
+                w->beta[i] = 0.5 * (w->beta[i] + w->beta_cur[i]);
+            for (i = 0; i < n; i++)
+                w->eta_new[i] = 0.5 * (w->eta_new[i] + w->eta[i]);
+            dev_new = glm_deviance(w, w->eta_new, &valid);
+            pdev_new = valid ? dev_new + penalty_value(w, w->beta) : INFINITY;
+        }
+        if (!isfinite(pdev_new))
+            ML_FAIL(err, ML_EDOM,
+                    "penalised IRLS left the %s family's domain (fitted mean invalid); try "
+                    "another link", gam_family_name(w->m->family));
+        conv = isfinite(pdev_cur) && fabs(pdev_new - pdev_cur) < tol * (fabs(phi) + fabs(pdev_new));
+        memcpy(w->beta_cur, w->beta, (size_t)p * sizeof *w->beta);
+        memcpy(w->eta, w->eta_new, n * sizeof *w->eta);
+        pdev_cur = pdev_new;
+        dev = dev_new;
+        if (conv)
+            break;
+    }
+    if (it == w->o->pirls_max_iter)
+        ML_FAIL(err, ML_EMAXITER, "penalised IRLS did not converge in %d iterations",
+                w->o->pirls_max_iter);
+    /* The curvature at the fit itself: Newton weights at the final eta. */
+    for (i = 0; i < n; i++)
+        glm_weights(w->m->family, w->m->link, d->y[i], w->eta[i], d->w ? d->w[i] : 1.0,
+                    &w->wn[i], &w->wp[i], &w->wpp[i], &w->z[i]);
+    st = glm_cross(w, w->wn, NULL, w->A, NULL, err);
+    if (st)
+        return st;
+    {
+        /* H = A + S_lambda and its Cholesky factor, at the converged beta. */
+        int j, a, c;
+        memcpy(w->H, w->A, (size_t)p * p * sizeof *w->H);
+        for (j = 0; j < w->M; j++) {
+            int off = w->poff[j], s = w->psize[j];
+            for (a = 0; a < s; a++)
+                for (c = 0; c < s; c++)
+                    w->H[(size_t)(off + a) * p + off + c] += w->lambda[j] * w->S[j][a * s + c];
+        }
+        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, w->H, p) != 0)
+            ML_FAIL(err, ML_ESING, "the penalised Hessian is not positive definite at the fit");
+        *logdetH = 0.0;
+        for (a = 0; a < p; a++)
+            *logdetH += 2.0 * log(w->H[(size_t)a * p + a]);
+    }
+    memcpy(w->beta, w->beta_cur, (size_t)p * sizeof *w->beta);
+    *dev_out = dev;
+    return ML_OK;
+}
+
+/* Fletcher's (2012) scale estimate with the Pearson statistic, and tau with
+ * Fisher weights (equal to Newton weights for canonical links). */
+static double fletcher_scale(const struct fitws *w, double tau)
+{
+    const struct gam_data *d = w->d;
+    size_t i;
+    double pearson = 0.0, sbar = 0.0;
+
+    for (i = 0; i < d->n; i++) {
+        double mu = gam_linkinv(w->m->link, w->eta[i]), y = d->y[i];
+        double V = gam_variance(w->m->family, mu), Vd;
+        double pw = d->w ? d->w[i] : 1.0;
+        switch (w->m->family) {
+        case GAM_FAMILY_POISSON: Vd = 1.0; break;
+        case GAM_FAMILY_BINOMIAL: Vd = 1.0 - 2.0 * mu; break;
+        case GAM_FAMILY_GAMMA: Vd = 2.0 * mu; break;
+        default: Vd = 0.0; break;
+        }
+        pearson += pw * (y - mu) * (y - mu) / V;
+        sbar += Vd * (y - mu) / V;
+    }
+    sbar = fmax(-0.9, sbar / (double)d->n);
+    return pearson / ((double)d->n - tau) / (1.0 + sbar);
+}
+
+static double trace_SS(const struct fitws *w, int j, int k, struct ml_err *err, int *fail)
+{
+    int bb;
+    double tr = 0.0;
+
+    *fail = 0;
+    for (bb = 0; bb < w->nblocks; bb++) {
+        struct pen_block *pb = &w->blk[bb];
+        if (j >= pb->pen0 && j < pb->pen0 + pb->npen && k >= pb->pen0 &&
+            k < pb->pen0 + pb->npen && pb->r > 0) {
+            int r = pb->r;
+            double *X1 = malloc((size_t)r * r * sizeof *X1);
+            double *X2 = malloc((size_t)r * r * sizeof *X2);
+            if (!X1 || !X2) {
+                free(X1);
+                free(X2);
+                ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+                *fail = 1;
+                return 0.0;
+            }
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, r, r, 1.0, pb->P, r,
+                        pb->Shat[j - pb->pen0], r, 0.0, X1, r);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, r, r, 1.0, pb->P, r,
+                        pb->Shat[k - pb->pen0], r, 0.0, X2, r);
+            tr = trace_prod(X1, X2, r);
+            free(X1);
+            free(X2);
+        }
+    }
+    return tr;
+}
+
+/* Laplace-approximate REML for a non-Gaussian family (section 8.2) with
+ * exact derivatives through PIRLS (section 10.3, Wood 2011 appendix). */
+static enum ml_status glm_reml_eval(struct fitws *w, const double *theta, int deriv,
+                                    struct eval *ev, struct ml_err *err)
+{
+    const struct gam_data *d = w->d;
+    int p = w->p, M = w->M, nth = w->nth, i, j, k, a;
+    size_t r, n = d->n;
+    double logphi, phi, dev = 0.0, logdetH = 0.0, logdetS = 0.0, dp, ls, ls1, ls2;
+    double *bSb = w->bSb, *trHiS = w->trHiS, *trSpS = w->trSpS;
+    enum ml_status st;
+
+    theta_to_rho(w, theta, &logphi);
+    phi = w->has_phi ? exp(logphi) : 1.0;
+    st = pirls(w, phi, &dev, &logdetH, err);
+    if (st)
+        return st;
+    dp = dev;
+    for (j = 0; j < M; j++) {
+        int off = w->poff[j], s = w->psize[j];
+        cblas_dsymv(CblasRowMajor, CblasUpper, s, 1.0, w->S[j], s, w->beta + off, 1, 0.0,
+                    w->Sb + (size_t)j * p, 1);
+        bSb[j] = cblas_ddot(s, w->beta + off, 1, w->Sb + (size_t)j * p, 1);
+        dp += w->lambda[j] * bSb[j];
+    }
+    for (i = 0; i < w->nblocks; i++) {
+        double ld = 0.0;
+        st = block_logdet(&w->blk[i], w->lambda, &ld, err);
+        if (st)
+            return st;
+        logdetS += ld;
+    }
+    glm_saturated(w, phi, &ls, &ls1, &ls2);
+    ev->phi = phi;
+    ev->rss = dev;
+    ev->dp = dp;
+    ev->V = dp / (2.0 * phi) - ls + 0.5 * logdetH - 0.5 * logdetS -
+            0.5 * w->Mp * log(2.0 * M_PI * phi);
+    if (!deriv)
+        return ML_OK;
+
+    /* This is an accepted (or starting) point: later PIRLS runs start here. */
+    memcpy(w->eta_warm, w->eta, n * sizeof *w->eta_warm);
+    memcpy(w->beta_warm, w->beta, (size_t)p * sizeof *w->beta_warm);
+    w->have_warm_beta = 1;
+
+    st = inverse_H(w, err);
+    if (st)
+        return st;
+    ev->tau = trace_HiA(w);
+    ev->phi_tilde = fletcher_scale(w, ev->tau);
+    st = gam_quad_form_rows(w->m, d, w->Hi, w->dq, w->o->threads, err);
+    if (st)
+        return st;
+    for (j = 0; j < M; j++) {
+        int off = w->poff[j], s = w->psize[j];
+        double t = 0.0, tr = 0.0;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s, p, s, 1.0, w->S[j], s,
+                    w->Hi + (size_t)off * p, p, 0.0, w->T + (size_t)j * p * p, p);
+        for (a = 0; a < s; a++)
+            t += w->T[(size_t)j * p * p + (size_t)a * p + off + a];
+        trHiS[j] = t;
+        trSpS[j] = 0.0;
+        for (i = 0; i < w->nblocks; i++) {
+            struct pen_block *pb = &w->blk[i];
+            if (j >= pb->pen0 && j < pb->pen0 + pb->npen && pb->r > 0)
+                trSpS[j] = trace_prod(pb->P, pb->Shat[j - pb->pen0], pb->r);
+        }
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, p, s, -w->lambda[j], w->Hi + off, p,
+                    w->Sb + (size_t)j * p, 1, 0.0, w->db + (size_t)j * p, 1);
+        st = gam_linear_predictor(w->m, d, w->db + (size_t)j * p, w->etaj + (size_t)j * n,
+                                  w->o->threads, err);
+        if (st)
+            return st;
+        for (r = 0; r < n; r++)
+            tr += w->wp[r] * w->etaj[(size_t)j * n + r] * w->dq[r];
+        w->trHiHj[j] = tr + w->lambda[j] * trHiS[j];
+    }
+    for (i = 0; i < w->nfree; i++) {
+        j = w->free_idx[i];
+        ev->g[i] = w->lambda[j] * bSb[j] / (2.0 * phi) + 0.5 * w->trHiHj[j] -
+                   0.5 * w->lambda[j] * trSpS[j];
+    }
+    if (w->has_phi)
+        ev->g[w->nfree] = -dp / (2.0 * phi) - phi * ls1 - 0.5 * w->Mp;
+
+    /* Second derivatives: X' diag(w' eta_j') X per penalty, K_j = Hi H_j. */
+    for (i = 0; i < w->nfree; i++) {
+        int off, s, c;
+        j = w->free_idx[i];
+        off = w->poff[j];
+        s = w->psize[j];
+        for (r = 0; r < n; r++)
+            w->tmpn[r] = w->wp[r] * w->etaj[(size_t)j * n + r];
+        st = glm_cross(w, w->tmpn, NULL, w->XVX + (size_t)j * p * p, NULL, err);
+        if (st)
+            return st;
+        /* H_j (full symmetric) into XVX_j */
+        {
+            double *Hj = w->XVX + (size_t)j * p * p;
+            for (a = 0; a < p; a++)
+                for (c = 0; c < a; c++)
+                    Hj[(size_t)a * p + c] = Hj[(size_t)c * p + a];
+            for (a = 0; a < s; a++)
+                for (c = 0; c < s; c++)
+                    Hj[(size_t)(off + a) * p + off + c] += w->lambda[j] * w->S[j][a * s + c];
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Hj,
+                        p, 0.0, w->K + (size_t)j * p * p, p);
+        }
+    }
+    for (r = 0; r < n; r++) {
+        w->tmpn[r] = w->wp[r] * w->dq[r];
+        w->z[r] = 1.0;
+    }
+    st = glm_cross(w, w->tmpn, w->z, w->Hi2, w->v, err); /* v = X'(w' d) */
+    if (st)
+        return st;
+    for (i = 0; i < w->nfree; i++) {
+        j = w->free_idx[i];
+        for (a = i; a < w->nfree; a++) {
+            double *u = w->u, *bjk = w->bjk, trHjk = 0.0, trKK, trSS, bSdb, h;
+            const double *Hk, *Kj, *Kk;
+            int offj = w->poff[j], sj = w->psize[j], offk, sk, c, fail;
+            k = w->free_idx[a];
+            offk = w->poff[k];
+            sk = w->psize[k];
+            Hk = w->XVX + (size_t)k * p * p;
+            /* u = H_k beta_j' + delta_jk lambda_j S_j beta + lambda_j S_j beta_k' */
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, p, p, 1.0, Hk, p, w->db + (size_t)j * p, 1,
+                        0.0, u, 1);
+            if (j == k)
+                for (c = 0; c < sj; c++)
+                    u[offj + c] += w->lambda[j] * w->Sb[(size_t)j * p + c];
+            cblas_dsymv(CblasRowMajor, CblasUpper, sj, w->lambda[j], w->S[j], sj,
+                        w->db + (size_t)k * p + offj, 1, 1.0, u + offj, 1);
+            cblas_dsymv(CblasRowMajor, CblasUpper, p, -1.0, w->Hi, p, u, 1, 0.0, bjk, 1);
+            for (r = 0; r < n; r++)
+                trHjk += w->wpp[r] * w->etaj[(size_t)j * n + r] * w->etaj[(size_t)k * n + r] *
+                         w->dq[r];
+            trHjk += cblas_ddot(p, w->v, 1, bjk, 1);
+            if (j == k)
+                trHjk += w->lambda[j] * trHiS[j];
+            Kj = w->K + (size_t)j * p * p;
+            Kk = w->K + (size_t)k * p * p;
+            trKK = trace_prod(Kj, Kk, p);
+            trSS = trace_SS(w, j, k, err, &fail);
+            if (fail)
+                return ML_ENOMEM;
+            bSdb = cblas_ddot(sj, w->Sb + (size_t)j * p, 1, w->db + (size_t)k * p + offj, 1);
+            h = (2.0 * w->lambda[j] * bSdb) / (2.0 * phi) + 0.5 * (trHjk - trKK) +
+                0.5 * w->lambda[j] * w->lambda[k] * trSS;
+            if (j == k)
+                h += w->lambda[j] * bSb[j] / (2.0 * phi) - 0.5 * w->lambda[j] * trSpS[j];
+            (void)offk;
+            (void)sk;
+            ev->Hs[(size_t)i * nth + a] = ev->Hs[(size_t)a * nth + i] = h;
+        }
+        if (w->has_phi)
+            ev->Hs[(size_t)i * nth + w->nfree] = ev->Hs[(size_t)w->nfree * nth + i] =
+                -w->lambda[j] * bSb[j] / (2.0 * phi);
+    }
+    if (w->has_phi)
+        ev->Hs[(size_t)w->nfree * nth + w->nfree] = dp / (2.0 * phi) - phi * phi * ls2 - phi * ls1;
+    return ML_OK;
+}
+
 /* ---- driver ----------------------------------------------------------------- */
 
 void gam_options_default(struct gam_options *o)
@@ -1176,10 +1660,73 @@ static enum ml_status ws_init(struct fitws *w, const struct gam_model *m,
     for (j = 0; j < M; j++)
         if (isnan(w->rho[j]))
             w->free_idx[w->nfree++] = j;
-    w->has_phi = o->method == GAM_METHOD_REML;
+    /* The scale is a parameter of the REML criterion when it is unknown. */
+    w->has_phi = o->method == GAM_METHOD_REML &&
+                 (m->family == GAM_FAMILY_GAUSSIAN || m->family == GAM_FAMILY_GAMMA);
     w->nth = w->nfree + w->has_phi;
     w->Mp = m->Mp;
     return blocks_init(w, err);
+}
+
+static enum ml_status glm_alloc(struct fitws *w, size_t n, struct ml_err *err)
+{
+    int p = w->p, M = w->M ? w->M : 1, pu = gam_pu(w->m);
+
+    w->eta = malloc(n * sizeof *w->eta);
+    w->eta_new = malloc(n * sizeof *w->eta_new);
+    w->eta_warm = malloc(n * sizeof *w->eta_warm);
+    w->beta_warm = calloc((size_t)p, sizeof *w->beta_warm);
+    w->beta_cur = calloc((size_t)p, sizeof *w->beta_cur);
+    w->wn = malloc(n * sizeof *w->wn);
+    w->wp = malloc(n * sizeof *w->wp);
+    w->wpp = malloc(n * sizeof *w->wpp);
+    w->z = malloc(n * sizeof *w->z);
+    w->dq = malloc(n * sizeof *w->dq);
+    w->etaj = malloc(n * (size_t)M * sizeof *w->etaj);
+    w->tmpn = malloc(n * sizeof *w->tmpn);
+    w->Au = malloc((size_t)pu * pu * sizeof *w->Au);
+    w->bu = malloc((size_t)pu * sizeof *w->bu);
+    w->XVX = calloc((size_t)p * p * M, sizeof *w->XVX);
+    w->K = calloc((size_t)p * p * M, sizeof *w->K);
+    w->Hi2 = malloc((size_t)p * p * sizeof *w->Hi2);
+    w->v = malloc((size_t)p * sizeof *w->v);
+    w->u = malloc((size_t)p * sizeof *w->u);
+    w->bjk = malloc((size_t)p * sizeof *w->bjk);
+    w->trHiHj = calloc((size_t)M, sizeof *w->trHiHj);
+    if (!w->eta || !w->eta_new || !w->eta_warm || !w->beta_warm || !w->beta_cur || !w->wn ||
+        !w->wp || !w->wpp || !w->z || !w->dq || !w->etaj || !w->tmpn || !w->Au || !w->bu ||
+        !w->XVX || !w->K || !w->Hi2 || !w->v || !w->u || !w->bjk || !w->trHiHj)
+        ML_FAIL(err, ML_ENOMEM, "out of memory for %zu rows and %d coefficients", n, p);
+    return ML_OK;
+}
+
+/* mgcv's mustart (section 8.1) and the initial X'W_0X for the starting
+ * smoothing parameters (10.2). */
+static enum ml_status glm_start(struct fitws *w, double *D0, struct ml_err *err)
+{
+    const struct gam_data *d = w->d;
+    size_t i;
+    double ybar = 0.0;
+
+    for (i = 0; i < d->n; i++)
+        ybar += d->y[i];
+    ybar /= (double)d->n;
+    *D0 = 0.0;
+    for (i = 0; i < d->n; i++) {
+        double y = d->y[i], pw = d->w ? d->w[i] : 1.0, mu, eta, me;
+        switch (w->m->family) {
+        case GAM_FAMILY_POISSON: mu = y + 0.1; break;
+        case GAM_FAMILY_BINOMIAL: mu = (pw * y + 0.5) / (pw + 1.0); break;
+        default: mu = y; break;
+        }
+        eta = gam_linkfun(w->m->link, mu);
+        me = gam_mu_eta(w->m->link, eta);
+        w->eta_warm[i] = eta;
+        w->tmpn[i] = pw * me * me / gam_variance(w->m->family, mu);
+        *D0 += gam_dev_resid(w->m->family, y, ybar, pw);
+    }
+    w->have_warm_beta = 0;
+    return glm_cross(w, w->tmpn, NULL, w->A, NULL, err);
 }
 
 enum ml_status gam_fit(const struct ml_table *t, const char *formula,
@@ -1192,8 +1739,8 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
     struct fitws w;
     struct eval ev;
     enum ml_status st;
-    int pu = 0, p, i, j, iters = 0, converged = 0;
-    double *Au = NULL, *bu = NULL, *theta = NULL, *eta = NULL, ybar = 0.0;
+    int pu = 0, p, i, j, iters = 0, converged = 0, gauss;
+    double *Au = NULL, *bu = NULL, *theta = NULL, *eta = NULL, ybar = 0.0, D0 = 0.0;
     size_t r;
     char msg[128] = "";
 
@@ -1201,14 +1748,15 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
     memset(&w, 0, sizeof w);
     memset(&d, 0, sizeof d);
     memset(&ev, 0, sizeof ev);
-    if (!gam_link_valid(o->family, o->link))
+    if (!gam_link_valid(o->family, o->link) ||
+        (o->family == GAM_FAMILY_GAUSSIAN && o->link != GAM_LINK_IDENTITY))
         ML_FAIL(err, ML_EINVAL, "link \"%s\" is not available for the %s family",
                 gam_link_name(o->link), gam_family_name(o->family));
-    if (o->family != GAM_FAMILY_GAUSSIAN || o->link != GAM_LINK_IDENTITY)
+    gauss = o->family == GAM_FAMILY_GAUSSIAN;
+    if (!gauss && o->method == GAM_METHOD_GCV)
         ML_FAIL(err, ML_EINVAL,
-                "family %s with link %s: only gaussian/identity is implemented in this build "
-                "(penalised IRLS for the others is being added under issue 3)",
-                gam_family_name(o->family), gam_link_name(o->link));
+                "method GCV with the %s family (mgcv's UBRE/GCV through PIRLS) is not "
+                "implemented yet; use REML (issue 3)", gam_family_name(o->family));
     st = gam_formula_parse(formula, &f, err);
     if (st)
         return st;
@@ -1232,21 +1780,32 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
     st = ws_init(&w, m, o, &f, err);
     if (st)
         goto done;
-
-    /* One pass: X'WX and X'Wy (W = prior weights = 1 here). */
-    st = gam_accumulate(m, &d, d.w, d.y, Au, bu, o->threads, err);
-    if (st)
-        goto done;
-    gam_constrain_matrix(m, Au, w.A);
-    gam_constrain_vector(m, bu, w.b);
+    w.d = &d;
     w.n = (double)d.n;
-    w.yy = 0.0;
-    w.sumlogw = 0.0;
-    for (r = 0; r < d.n; r++) {
-        w.yy += d.y[r] * d.y[r];
+    for (r = 0; r < d.n; r++)
         ybar += d.y[r];
-    }
     ybar /= (double)d.n;
+
+    if (gauss) {
+        /* One pass: X'WX and X'Wy (W = prior weights = 1 here). */
+        st = gam_accumulate(m, &d, d.w, d.y, Au, bu, o->threads, err);
+        if (st)
+            goto done;
+        gam_constrain_matrix(m, Au, w.A);
+        gam_constrain_vector(m, bu, w.b);
+        w.yy = 0.0;
+        w.sumlogw = 0.0;
+        for (r = 0; r < d.n; r++) {
+            w.yy += d.y[r] * d.y[r];
+            D0 += (d.y[r] - ybar) * (d.y[r] - ybar);
+        }
+    } else {
+        st = glm_alloc(&w, d.n, err);
+        if (st == ML_OK)
+            st = glm_start(&w, &D0, err);
+        if (st)
+            goto done;
+    }
 
     theta = calloc((size_t)(w.nth ? w.nth : 1), sizeof *theta);
     if (!theta || !eval_alloc(&ev, w.nth)) {
@@ -1254,7 +1813,7 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
         goto done;
     }
     {
-        double *rho0 = calloc((size_t)(w.M ? w.M : 1), sizeof *rho0), d0 = 0.0;
+        double *rho0 = calloc((size_t)(w.M ? w.M : 1), sizeof *rho0);
         if (!rho0) {
             st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
             goto done;
@@ -1263,12 +1822,21 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
         for (i = 0; i < w.nfree; i++)
             theta[i] = rho0[w.free_idx[i]];
         free(rho0);
-        for (r = 0; r < d.n; r++)
-            d0 += (d.y[r] - ybar) * (d.y[r] - ybar);
         if (w.has_phi)
-            theta[w.nfree] = log(fmax(d0, DBL_MIN) / (10.0 * (double)d.n));
+            theta[w.nfree] = log(fmax(D0, DBL_MIN) / (10.0 * (double)d.n));
     }
-    if (o->method == GAM_METHOD_REML) {
+    if (!gauss) {
+        if (o->method == GAM_METHOD_FIXED) {
+            st = glm_reml_eval(&w, theta, 1, &ev, err);
+            converged = 1;
+            snprintf(msg, sizeof msg, "smoothing parameters fixed");
+        } else {
+            st = newton(&w, glm_reml_eval, 0, theta, &ev, &iters, &converged, msg, sizeof msg,
+                        err);
+        }
+        if (st == ML_OK)
+            st = glm_reml_eval(&w, theta, 1, &ev, err);
+    } else if (o->method == GAM_METHOD_REML) {
         st = newton(&w, reml_eval, 0, theta, &ev, &iters, &converged, msg, sizeof msg, err);
     } else if (o->method == GAM_METHOD_GCV) {
         st = magic(&w, theta, &ev, &iters, &converged, msg, sizeof msg, err);
@@ -1280,10 +1848,35 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
     if (st)
         goto done;
     /* Make sure the workspace holds the final point with H^-1. */
-    st = o->method == GAM_METHOD_GCV ? gcv_eval(&w, theta, 1, &ev, err)
-                                     : reml_eval(&w, theta, 1, &ev, err);
+    if (gauss)
+        st = o->method == GAM_METHOD_GCV ? gcv_eval(&w, theta, 1, &ev, err)
+                                         : reml_eval(&w, theta, 1, &ev, err);
     if (st)
         goto done;
+
+    /* EDF and Vp use Fisher weights (section 8.4): the same as the Newton
+     * weights except for Gamma with the log link, where W_F = prior weights. */
+    if (!gauss && o->family == GAM_FAMILY_GAMMA && o->link == GAM_LINK_LOG) {
+        for (r = 0; r < d.n; r++)
+            w.tmpn[r] = d.w ? d.w[r] : 1.0;
+        st = glm_cross(&w, w.tmpn, NULL, w.A, NULL, err);
+        if (st == ML_OK) {
+            int a, c;
+            memcpy(w.H, w.A, (size_t)p * p * sizeof *w.H);
+            for (j = 0; j < w.M; j++)
+                for (a = 0; a < w.psize[j]; a++)
+                    for (c = 0; c < w.psize[j]; c++)
+                        w.H[(size_t)(w.poff[j] + a) * p + w.poff[j] + c] +=
+                            w.lambda[j] * w.S[j][a * w.psize[j] + c];
+            if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, w.H, p) != 0)
+                st = ml_fail(err, ML_ESING, __FILE__, __LINE__,
+                             "Fisher-weighted penalised Hessian not positive definite");
+            else
+                st = inverse_H(&w, err);
+        }
+        if (st)
+            goto done;
+    }
 
     /* Results. */
     m->beta = malloc((size_t)p * sizeof *m->beta);
@@ -1313,29 +1906,44 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
             tm->edf += m->edf[i];
     }
     /* Exact residuals from a final pass (the quadratic-form RSS used during
-     * the search loses digits when RSS << y'y). */
+     * the Gaussian search loses digits when RSS << y'y). */
     st = gam_linear_predictor(m, &d, m->beta, eta, o->threads, err);
     if (st)
         goto done;
     {
-        double rss = 0.0, rmean = 0.0, rvar = 0.0, yvar = 0.0;
+        double dev = 0.0, null_dev = 0.0, rmean = 0.0, rvar = 0.0, yvar = 0.0, wsum = 0.0,
+               ywm = 0.0;
         for (r = 0; r < d.n; r++) {
-            double e = d.y[r] - eta[r], dl = e - rmean;
-            rss += e * e;
+            double pw = d.w ? d.w[r] : 1.0;
+            wsum += pw;
+            ywm += pw * d.y[r];
+        }
+        ywm /= wsum;
+        for (r = 0; r < d.n; r++) {
+            double pw = d.w ? d.w[r] : 1.0, mu = gam_linkinv(m->link, eta[r]);
+            double e = d.y[r] - mu, dl = e - rmean;
+            dev += gam_dev_resid(m->family, d.y[r], mu, pw);
+            null_dev += gam_dev_resid(m->family, d.y[r], ywm, pw);
             rmean += dl / (double)(r + 1);
             rvar += dl * (e - rmean);
             yvar += (d.y[r] - ybar) * (d.y[r] - ybar);
         }
-        m->deviance = rss;
-        m->null_deviance = yvar;
-        m->scale = rss / ((double)d.n - m->edf_total);
-        m->dev_explained = yvar > 0 ? (yvar - rss) / yvar : 0.0;
+        m->deviance = dev;
+        m->null_deviance = null_dev;
+        m->dev_explained = null_dev > 0 ? (null_dev - dev) / null_dev : 0.0;
         /* mgcv summary.gam: 1 - var(residuals) (n - 1) / (var(y) (n - edf)) */
-        m->r2_adj = yvar > 0 ? 1.0 - (rvar / (double)(d.n - 1)) * (double)(d.n - 1) /
-                                         ((yvar / (double)(d.n - 1)) * ((double)d.n - m->edf_total))
+        m->r2_adj = yvar > 0 ? 1.0 - rvar * (double)(d.n - 1) /
+                                         (yvar * ((double)d.n - m->edf_total))
                              : 0.0;
+        if (gauss)
+            m->scale = dev / ((double)d.n - m->edf_total);
+        else if (o->family == GAM_FAMILY_GAMMA) {
+            memcpy(w.eta, eta, d.n * sizeof *eta);
+            m->scale = fletcher_scale(&w, m->edf_total);
+        } else
+            m->scale = 1.0;
     }
-    m->reml_scale = o->method == GAM_METHOD_REML ? ev.phi : m->scale;
+    m->reml_scale = o->method == GAM_METHOD_REML && w.has_phi ? ev.phi : m->scale;
     m->score = ev.V;
     for (i = 0; i < p * p; i++)
         m->Vp[i] = w.Hi[i] * m->scale;

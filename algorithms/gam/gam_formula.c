@@ -27,6 +27,10 @@
  *    (either way it is the same parametric column set, or aliased with it);
  *    te(a, b) and te(b, a) are duplicates (same function space).
  *  - The response may not appear among the term variables or by= names.
+ *  - "y ~ 1" is an intercept-only model; removing the intercept and adding
+ *    it back in one formula ("- 1 ... + 1") is an error, not "last wins".
+ *  - One sp per term: for a te() it is the caller's to apply to each margin
+ *    penalty (mgcv would take one sp per penalty).
  *  - '.' ("all other columns") and every other function or operator of R's
  *    formula language are errors naming the construct.
  *  - Names may not contain control characters (tab and newline included),
@@ -855,10 +859,10 @@ static enum ml_status parse_smooth(struct parser *p, enum gam_term_kind kind, si
         if (p->i >= p->n)
             return fail_at(p, ML_EINVAL, open_at, NULL,
                            "missing ')' to close \"%s(\" (end of formula reached)", fname);
+        if ((peek(p) == ')' || peek(p) == ',') && nvar + nopt == 0)
+            return fail_at(p, ML_EINVAL, item_at, NULL, "%s() needs a variable", fname);
         if (peek(p) == ')' || peek(p) == ',')
-            return fail_at(p, ML_EINVAL, item_at, NULL,
-                           nvar + nopt == 0 ? "%s() needs a variable" : "empty argument in %s",
-                           nvar + nopt == 0 ? fname : desc);
+            return fail_at(p, ML_EINVAL, item_at, NULL, "empty argument in %s", desc);
         st = scan_name(p, &name, &found);
         if (st != ML_OK)
             return st;
@@ -1031,7 +1035,8 @@ static enum ml_status parse_intercept(struct parser *p, int sign, size_t sign_at
     if (p->s[at + len - 1] == '1' && sign == '+') {
         if (*removed_at1)
             return fail_at(p, ML_EINVAL, at, NULL,
-                           "\"1\" adds the intercept that character %d removed", *removed_at1);
+                           "\"1\" adds back the intercept removed at character %d",
+                           *removed_at1);
         *added_at1 = (int)at + 1;
         f->intercept = 1;
         return ML_OK;
@@ -1042,7 +1047,8 @@ static enum ml_status parse_intercept(struct parser *p, int sign, size_t sign_at
     /* "- 1", "+ 0" or a leading "0". */
     if (*added_at1)
         return fail_at(p, ML_EINVAL, sign == '-' ? sign_at : at, NULL,
-                       "this removes the intercept that \"1\" at character %d added", *added_at1);
+                       "this removes the intercept added by \"1\" at character %d",
+                       *added_at1);
     *removed_at1 = (int)(sign == '-' ? sign_at : at) + 1;
     f->intercept = 0;
     return ML_OK;
