@@ -7,8 +7,21 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "source/source.h"
 
-static const char *const algorithm_choices[] = {TRAIN_ALGORITHM_NAMES, NULL};
+static const char *const algorithm_choices[] = {"profile", "gam", NULL};
+static const char *const gam_families[] = {"gaussian", "binomial", "poisson", "Gamma", NULL};
+static const char *const gam_links[] = {"identity", "logit", "log", "inverse", NULL};
+static const char *const gam_methods[] = {"REML", "GCV", "GCV.Cp", "fixed", NULL};
+
+/* Keys that belong to one algorithm only: given with another, they are an
+ * error rather than silently ignored. */
+static const struct {
+    const char *key, *algorithm;
+} owned_keys[] = {
+    {"formula", "gam"}, {"family", "gam"}, {"link", "gam"},
+    {"method", "gam"},  {"sp", "gam"},     {"max_iter", "gam"},
+};
 
 static const struct hp_spec spec[] = {
     {"algorithm", HP_STRING, TRAIN_ALGORITHM_DEFAULT, 0, 0, algorithm_choices,
@@ -22,6 +35,18 @@ static const struct hp_spec spec[] = {
     {"target", HP_STRING, NULL, 0, 0, NULL, "name of the target (label) column"},
     {"threads", HP_INT, "0", 0, 1024, NULL, "worker threads; 0 = one per CPU"},
     {"seed", HP_INT, "1", 0, 9007199254740992.0, NULL, "random seed"},
+    /* algorithm=gam */
+    {"formula", HP_STRING, NULL, 0, 0, NULL,
+     "gam: model formula in mgcv syntax, e.g. yield ~ s(temp) + te(a, b) + factor(line)"},
+    {"family", HP_STRING, "gaussian", 0, 0, gam_families, "gam: response distribution"},
+    {"link", HP_STRING, NULL, 0, 0, gam_links,
+     "gam: link function (default: identity, logit, log, inverse by family)"},
+    {"method", HP_STRING, "REML", 0, 0, gam_methods,
+     "gam: smoothing selection: REML, GCV (mgcv GCV.Cp) or fixed (with sp)"},
+    {"sp", HP_STRING_LIST, NULL, 0, 0, NULL,
+     "gam: fixed smoothing parameters, one per penalty (method=fixed)"},
+    {"max_iter", HP_INT, "200", 1, 10000, NULL,
+     "gam: outer Newton iterations of the smoothing-parameter search"},
 };
 
 const struct hp_spec *train_hp_spec(void)
@@ -41,8 +66,19 @@ enum ml_status train_algo_run(const struct train_input *in, struct train_result 
 
     if (!a || !a->has_value)
         ML_FAIL(err, ML_EINTERNAL, "no algorithm selected");
+    {
+        size_t k;
+        for (k = 0; k < sizeof owned_keys / sizeof owned_keys[0]; k++) {
+            const struct hp_value *v = hp_get(in->hp, owned_keys[k].key);
+            if (v && v->set && strcmp(a->s, owned_keys[k].algorithm) != 0)
+                ML_FAIL(err, ML_EINVAL, "hyperparameter \"%s\" applies to algorithm=%s, not "
+                        "algorithm=%s", owned_keys[k].key, owned_keys[k].algorithm, a->s);
+        }
+    }
     if (strcmp(a->s, "profile") == 0)
         return algo_profile_run(in, r, err);
+    if (strcmp(a->s, "gam") == 0)
+        return algo_gam_run(in, r, err);
     ML_FAIL(err, ML_EINVAL, "hyperparameter \"algorithm\" = \"%s\": expected one of: %s", a->s,
             TRAIN_ALGORITHM_NAMES);
 }
@@ -71,6 +107,29 @@ enum ml_status train_add_model_file(struct train_result *r, const char *model_di
     for (i = 0; i < 32; i++)
         snprintf(f->sha256 + 2 * i, 3, "%02x", md[i]);
     f->bytes = len;
+    r->nfiles++;
+    return ML_OK;
+}
+
+enum ml_status train_add_model_file_path(struct train_result *r, const char *name,
+                                         const char *tmp_path, struct ml_err *err)
+{
+    struct train_model_file *f;
+    enum ml_status st;
+
+    if (r->nfiles == TRAIN_MAX_FILES) {
+        fs_abandon(tmp_path);
+        ML_FAIL(err, ML_EINTERNAL, "too many model files");
+    }
+    f = &r->files[r->nfiles];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    snprintf(f->tmp_path, sizeof f->tmp_path, "%s", tmp_path);
+    st = source_fingerprint(tmp_path, f->sha256, &f->bytes, err);
+    if (st) {
+        fs_abandon(tmp_path);
+        return st;
+    }
     r->nfiles++;
     return ML_OK;
 }

@@ -19,7 +19,7 @@
 #include "ml_table.h"
 
 /* The algorithms this build can train, for the `algorithm` hyperparameter. */
-#define TRAIN_ALGORITHM_NAMES "profile"
+#define TRAIN_ALGORITHM_NAMES "profile, gam"
 #define TRAIN_ALGORITHM_DEFAULT "profile"
 
 struct train_file {
@@ -77,11 +77,19 @@ enum ml_status train_add_model_file(struct train_result *r, const char *model_di
                                     const char *name, const void *data, size_t len,
                                     struct ml_err *err);
 
+/* Record a model file another library wrote at tmp_path (a name from
+ * fs_temp_name, registered with fs_temp_register); its SHA-256 and size are
+ * taken from the file.  On error the file is removed. */
+enum ml_status train_add_model_file_path(struct train_result *r, const char *name,
+                                         const char *tmp_path, struct ml_err *err);
+
 /* Remove uncommitted temporary files and free r's memory. */
 void train_result_free(struct train_result *r);
 
 /* Algorithms. */
 enum ml_status algo_profile_run(const struct train_input *in, struct train_result *r,
                                 struct ml_err *err);
+enum ml_status algo_gam_run(const struct train_input *in, struct train_result *r,
+                            struct ml_err *err);
 
 #endif

@@ -319,6 +319,42 @@ if want sigterm_stops; then
     end
 fi
 
+gam_csv() { # gam_csv FILE [ROWS]: y smooth in x and z plus a factor g
+    "$PY" - "$1" "${2:-300}" <<'PYEOF'
+import math, sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("y,x,z,g\n")
+    for i in range(n):
+        x = i / (n - 1); z = ((37 * i) % n) / (n - 1)
+        g = "AB"[i % 2]
+        y = math.sin(2 * math.pi * x) + 0.5 * z * z + (0.3 if g == "B" else 0) + 0.2 * math.cos(17 * i)
+        f.write("%.10g,%.10g,%.10g,%s\n" % (y, x, z, g))
+PYEOF
+}
+
+if want gam_train; then
+    begin gam_train
+    gam_csv "$BASE/input/data/train/plant.csv" 400
+    mkdir -p "$BASE/input/data/validation"
+    gam_csv "$BASE/input/data/validation/v.csv" 120
+    echo '{"train": {}, "validation": {}}' > "$BASE/input/config/inputdataconfig.json"
+    echo '{"algorithm": "gam", "formula": "y ~ s(x) + s(z, k=8) + factor(g)", "categorical": "g"}' \
+        > "$BASE/input/config/hyperparameters.json"
+    run_train
+    expect_ok
+    [ -f "$BASE/model/gam.h5" ] || fail "no model/gam.h5"
+    for k in train.rmse train.r2 train.edf train.reml validation.rmse validation.r2 train.converged; do
+        grep -qE "^#metric ${k//./\\.}=[-+0-9.eE]+;$" "$OUT" || fail "no metric line for $k"
+    done
+    [ "$(json "$BASE/model/manifest.json" '[f["name"] for f in d["model_files"]]')" = "['gam.h5']" ] ||
+        fail "manifest model_files"
+    sha=$(sha256sum "$BASE/model/gam.h5" | cut -d' ' -f1)
+    [ "$(json "$BASE/model/manifest.json" 'd["model_files"][0]["sha256"]')" = "$sha" ] || fail "gam.h5 sha256"
+    [ "$(json "$BASE/output/data/metrics.json" 'd["metrics"]["train.converged"]')" = 1 ] || fail "not converged"
+    end
+fi
+
 # ------------------------------------------------------------ bad input
 
 bad() { # bad NAME: begin a bad-input case
@@ -460,6 +496,42 @@ if want bad_validation_schema; then
     printf 'y,temp\n1,2\n' > "$BASE/input/data/validation/v.csv"
     echo '{"train": {}, "validation": {}}' > "$BASE/input/config/inputdataconfig.json"
     run_train; expect_fail 'validation' 'flow'; end
+fi
+
+if want bad_gam_unknown_column; then
+    bad gam_unknown_column
+    echo '{"algorithm": "gam", "formula": "y ~ s(pressure)"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail 'pressure' 'columns are: y, temp, flow'; end
+fi
+if want bad_gam_formula_syntax; then
+    bad gam_formula_syntax
+    echo '{"algorithm": "gam", "formula": "y ~ s(temp, q=3)"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail 'unknown option "q"'; end
+fi
+if want bad_gam_k_too_large; then
+    bad gam_k_too_large
+    echo '{"algorithm": "gam", "formula": "y ~ s(temp, k=40)"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail 's\(temp\)' 'distinct values' 'k = 40'; end
+fi
+if want bad_gam_no_formula; then
+    bad gam_no_formula
+    echo '{"algorithm": "gam"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail '"formula"'; end
+fi
+if want bad_gam_family; then
+    bad gam_family
+    echo '{"algorithm": "gam", "formula": "y ~ s(temp)", "family": "tweedie"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail '"family"' 'tweedie'; end
+fi
+if want bad_formula_without_gam; then
+    bad formula_without_gam
+    echo '{"formula": "y ~ s(temp)"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail '"formula" applies to algorithm=gam'; end
+fi
+if want bad_gam_binomial_domain; then
+    bad gam_binomial_domain
+    echo '{"algorithm": "gam", "formula": "temp ~ s(flow)", "family": "binomial"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail 'temp' 'binomial'; end
 fi
 
 echo "e2e: $passed passed, $failed failed"

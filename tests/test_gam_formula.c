@@ -126,18 +126,25 @@ TEST(formula, option_forms)
     CHECK(f.terms[0].sp == 1e-3 && strcmp(f.terms[0].by, "g") == 0);
     gam_formula_free(&f);
 
-    /* te: single k for all margins, m for all margins, c(m1, m2) for all margins. */
-    PARSE_OK("y ~ te(a, b, c, k=6, m=1) + te(d, e, k=c(4, 7), m=c(2, 1), sp=0)", &f);
+    /* te: single k for all margins, m for all margins, c(m, m) for all margins
+     * (unequal c(m1, m2) is refused: mgcv reads it per margin). */
+    PARSE_OK("y ~ te(a, b, c, k=6, m=1) + te(d, e, k=c(4, 7), m=c(2, 2), sp=0)", &f);
     CHECK(f.nterms == 2);
     CHECK(f.terms[0].nvar == 3 && f.terms[0].k[0] == 6 && f.terms[0].k[1] == 6 &&
           f.terms[0].k[2] == 6);
     CHECK(f.terms[0].m1[2] == 1 && f.terms[0].m2[2] == 1);
     CHECK(strcmp(f.terms[0].label, "te(a,b,c)") == 0);
     CHECK(f.terms[1].k[0] == 4 && f.terms[1].k[1] == 7);
-    CHECK(f.terms[1].m1[0] == 2 && f.terms[1].m2[0] == 1 && f.terms[1].m1[1] == 2 &&
-          f.terms[1].m2[1] == 1);
+    CHECK(f.terms[1].m1[0] == 2 && f.terms[1].m2[0] == 2 && f.terms[1].m1[1] == 2 &&
+          f.terms[1].m2[1] == 2);
     CHECK(f.terms[1].sp == 0.0);
     gam_formula_free(&f);
+    {
+        struct ml_err e2;
+        CHECK(gam_formula_parse("y ~ te(d, e, m=c(2, 1))", &f, &e2) == ML_EINVAL);
+        CHECK(strstr(e2.msg, "one m per margin") != NULL, "%s", e2.msg);
+        gam_formula_free(&f);
+    }
 
     /* Four margins, by=factor() on a te. */
     PARSE_OK("y~te(a,b,c,d,k=c(4,5,6,7),by=factor(g))", &f);
@@ -266,8 +273,8 @@ TEST(formula, intercept_forms)
     FAILS("y ~ x + 1.0", "unexpected number \"1.0\"", NULL);
     FAILS("y ~ x + .5", "unexpected number \".5\"", NULL);
     FAILS("y ~ x + 1x", "unexpected number \"1x\"", NULL);
-    FAILS("y ~ x - 1 + 1", "\"1\" adds the intercept that character 7 removed", "character 13");
-    FAILS("y ~ 1 + x + 0", "removes the intercept that \"1\" at character 5 added", NULL);
+    FAILS("y ~ x - 1 + 1", "\"1\" adds back the intercept removed at character 7", "character 13");
+    FAILS("y ~ 1 + x + 0", "removes the intercept added by \"1\" at character 5", NULL);
     FAILS("y ~ x - z", "'-' must be followed by 1", "removing terms is not supported");
     FAILS("y ~ -x", "'-' must be followed by 1", "character 5");
 }

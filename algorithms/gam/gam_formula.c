@@ -17,10 +17,10 @@
  * BSPL_MAX_ORDER - 2 and m2 >= 0.
  *
  * Decided here (beyond the header):
- *  - te(..., m = c(m1, m2)) applies (m1, m2) to every margin, as the header
- *    says.  Note that mgcv's te() reads a vector m as one m per margin
- *    (m = c(2, 3): margin 1 gets m1 = m2 = 2, margin 2 gets 3); the two
- *    readings agree when m1 == m2.
+ *  - te(..., m = c(m1, m2)) with m1 != m2 is refused: mgcv's te() reads a
+ *    vector m as one m per margin (m = c(2, 3): margin 1 gets m1 = m2 = 2,
+ *    margin 2 gets 3), s() reads it as c(m1, m2); the two readings agree
+ *    only when m1 == m2.
  *  - k and m must be integers, sp a finite number >= 0 (mgcv's negative sp,
  *    "estimate it", is what leaving sp out means here).
  *  - A column used both as a linear term and as factor() is a duplicate
@@ -934,6 +934,13 @@ static enum ml_status parse_smooth(struct parser *p, enum gam_term_kind kind, si
                        "te() needs 2 to %d variables, found 1; use s(%s) for one variable",
                        GAM_MAX_MARGINS, show_span(shown, 40, p, &vars[0]));
 
+    /* mgcv reads te(..., m = c(a, b)) as one m per margin, while s() reads
+     * it as c(m1, m2): refuse the ambiguous unequal form rather than fit a
+     * different model than an R user expects. */
+    if (kind == GAM_TERM_TE && o.nm == 2 && o.m[0] != o.m[1])
+        return fail_at(p, ML_EINVAL, term_at, "give a single m, which every margin uses",
+                       "m = c(%d, %d) in %s is ambiguous: mgcv reads a vector m in te() as one "
+                       "m per margin", o.m[0], o.m[1], desc);
     t->kind = kind;
     for (j = 0; j < nvar; j++) {
         t->k[j] = o.nk == 0 ? (kind == GAM_TERM_S ? DEFAULT_K_S : DEFAULT_K_TE)
