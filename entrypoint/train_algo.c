@@ -13,6 +13,7 @@ static const char *const algorithm_choices[] = {"profile", "gam", NULL};
 static const char *const gam_families[] = {"gaussian", "binomial", "poisson", "Gamma", NULL};
 static const char *const gam_links[] = {"identity", "logit", "log", "inverse", NULL};
 static const char *const gam_methods[] = {"REML", "GCV", "GCV.Cp", "fixed", NULL};
+static const char *const iforest_missing[] = {"fail", "divide", NULL};
 
 /* Keys that belong to one algorithm only: given with another, they are an
  * error rather than silently ignored. */
@@ -21,6 +22,9 @@ static const struct {
 } owned_keys[] = {
     {"formula", "gam"}, {"family", "gam"}, {"link", "gam"},
     {"method", "gam"},  {"sp", "gam"},     {"max_iter", "gam"},
+    {"n_trees", "iforest"}, {"sample_size", "iforest"}, {"max_depth", "iforest"},
+    {"contamination", "iforest"}, {"extension_level", "iforest"}, {"missing", "iforest"},
+    {"features", "iforest"}, {"label", "iforest"},
 };
 
 static const struct hp_spec spec[] = {
@@ -47,6 +51,20 @@ static const struct hp_spec spec[] = {
      "gam: fixed smoothing parameters, one per penalty (method=fixed)"},
     {"max_iter", HP_INT, "200", 1, 10000, NULL,
      "gam: outer Newton iterations of the smoothing-parameter search"},
+    /* algorithm=iforest */
+    {"n_trees", HP_INT, "100", 1, 100000, NULL, "iforest: number of trees"},
+    {"sample_size", HP_INT, "256", 2, 1e9, NULL,
+     "iforest: rows per tree, drawn without replacement (capped at n)"},
+    {"max_depth", HP_INT, "0", 0, 64, NULL, "iforest: height limit; 0 = ceil(log2(sample_size))"},
+    {"contamination", HP_STRING, "auto", 0, 0, NULL,
+     "iforest: auto (threshold score 0.5) or a fraction in (0, 0.5]"},
+    {"extension_level", HP_INT, "0", 0, 1000, NULL,
+     "iforest: 0 = axis-parallel cuts (classic); up to d-1 = Extended IF hyperplanes"},
+    {"missing", HP_STRING, "fail", 0, 0, iforest_missing,
+     "iforest: missing values: fail, or divide (both branches, weighted)"},
+    {"features", HP_STRING_LIST, NULL, 0, 0, NULL,
+     "iforest: feature columns; default every numeric column but the label"},
+    {"label", HP_STRING, NULL, 0, 0, NULL, "iforest: 0/1 anomaly label column, for metrics only"},
 };
 
 const struct hp_spec *train_hp_spec(void)

@@ -523,6 +523,11 @@ if want bad_gam_family; then
     echo '{"algorithm": "gam", "formula": "y ~ s(temp)", "family": "tweedie"}' > "$BASE/input/config/hyperparameters.json"
     run_train; expect_fail '"family"' 'tweedie'; end
 fi
+if want bad_gam_nested_terms; then
+    bad gam_nested_terms
+    echo '{"algorithm": "gam", "formula": "y ~ temp + s(temp) + s(flow)"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail 'temp is nested in s\(temp\)'; end
+fi
 if want bad_formula_without_gam; then
     bad formula_without_gam
     echo '{"formula": "y ~ s(temp)"}' > "$BASE/input/config/hyperparameters.json"

@@ -265,6 +265,44 @@ enum ml_status gam_setup(const struct ml_table *t, const struct gam_formula *f,
     if (!(m->formula = dupstr(f->text)) || !(m->response = dupstr(f->response)))
         ML_FAIL(err, ML_ENOMEM, "out of memory");
 
+    /* Nested terms: mgcv makes s(x) + te(x, z), or x + s(x), identifiable
+     * with side constraints (gam.side) that delete columns; without them the
+     * model is rank deficient.  Refuse them with the reason (gam-numerics.md
+     * section 3.5). */
+    for (i = 0; i < f->nterms; i++) {
+        const struct gam_term_spec *a = &f->terms[i];
+        for (j = 0; j < f->nterms; j++) {
+            const struct gam_term_spec *b = &f->terms[j];
+            int va, vb, all = 1, linear_nested = 0;
+            if (i == j || (b->kind != GAM_TERM_S && b->kind != GAM_TERM_TE))
+                continue;
+            if (a->kind == GAM_TERM_FACTOR)
+                continue;
+            for (va = 0; va < a->nvar && all; va++) {
+                int found = 0;
+                for (vb = 0; vb < b->nvar; vb++)
+                    if (strcmp(a->var[va], b->var[vb]) == 0) {
+                        found = 1;
+                        if (b->m2[vb] >= 2)
+                            linear_nested = 1;
+                    }
+                all = found;
+            }
+            if (!all)
+                continue;
+            if (a->kind == GAM_TERM_LINEAR && !linear_nested)
+                continue; /* m2 < 2: the smooth has no linear part to clash with */
+            if ((a->kind == GAM_TERM_S || a->kind == GAM_TERM_TE) && a->nvar == b->nvar &&
+                i > j)
+                continue; /* same variable set: reported once, for the earlier term */
+            ML_FAIL(err, ML_EINVAL,
+                    "formula terms %s and %s overlap: %s is nested in %s, which makes the "
+                    "model unidentifiable without mgcv's side constraints (gam.side), which "
+                    "plantfit does not apply; drop one of them",
+                    a->label, b->label, a->label, b->label);
+        }
+    }
+
     st = find_col(t, f->response, "(response)", &ycol, err);
     if (st)
         return st;
