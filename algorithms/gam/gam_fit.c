@@ -70,6 +70,7 @@ struct fitws {
     double *wn, *wp, *wpp, *z, *dq, *etaj, *tmpn;   /* n (etaj: M x n) */
     double *Au, *bu;                                /* unconstrained scratch */
     double *XVX, *K, *Hi2, *v, *u, *bjk, *trHiHj;
+    double *AF;                                     /* Gamma/log: X' diag(pw) X */
 };
 
 struct eval {
@@ -133,6 +134,7 @@ static void ws_free(struct fitws *w)
     free(w->u);
     free(w->bjk);
     free(w->trHiHj);
+    free(w->AF);
 }
 
 static double frob(const double *S, int n)
@@ -1546,6 +1548,150 @@ static enum ml_status glm_reml_eval(struct fitws *w, const double *theta, int de
     return ML_OK;
 }
 
+
+/* GCV / UBRE for a non-Gaussian family (mgcv "GCV.Cp"; section 7): with the
+ * scale known (binomial, Poisson) UBRE V = D/n + 2 tau/n - 1, otherwise GCV
+ * V = n D / (n - tau)^2, tau = tr((A_F + S)^-1 A_F) with Fisher weights, all
+ * at the PIRLS fit.  The gradient is analytic (Wood 2008, JRSSB 70(3),
+ * section 3: d D/d rho_j = 2 lambda_j beta' S H^-1 S_j beta, and tau through
+ * the weights' dependence on eta); the Hessian comes from central
+ * differences of it (fd in newton()), which gam-numerics.md 10.9 found
+ * accurate enough to follow mgcv's path. */
+static enum ml_status glm_gcv_eval(struct fitws *w, const double *theta, int deriv,
+                                   struct eval *ev, struct ml_err *err)
+{
+    const struct gam_data *d = w->d;
+    int p = w->p, M = w->M, i, j, a, c;
+    size_t r, n = d->n;
+    double logphi, dev = 0.0, logdetH = 0.0, tau, nn = (double)n;
+    int known = w->m->family != GAM_FAMILY_GAMMA;
+    int fisher_const = w->m->family == GAM_FAMILY_GAMMA && w->m->link == GAM_LINK_LOG;
+    enum ml_status st;
+    double *AF = fisher_const ? w->AF : w->A;
+
+    theta_to_rho(w, theta, &logphi);
+    st = pirls(w, 1.0, &dev, &logdetH, err);
+    if (st)
+        return st;
+    if (deriv) {
+        memcpy(w->eta_warm, w->eta, n * sizeof *w->eta_warm);
+        memcpy(w->beta_warm, w->beta, (size_t)p * sizeof *w->beta_warm);
+        w->have_warm_beta = 1;
+    }
+    /* Newton H^-1 (for d beta / d rho) first; for Gamma/log the Fisher one
+     * goes to Hi2. */
+    st = inverse_H(w, err);
+    if (st)
+        return st;
+    if (fisher_const) {
+        memcpy(w->Hi2, AF, (size_t)p * p * sizeof *w->Hi2);
+        for (j = 0; j < M; j++)
+            for (a = 0; a < w->psize[j]; a++)
+                for (c = 0; c < w->psize[j]; c++)
+                    w->Hi2[(size_t)(w->poff[j] + a) * p + w->poff[j] + c] +=
+                        w->lambda[j] * w->S[j][a * w->psize[j] + c];
+        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, w->Hi2, p) != 0 ||
+            LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', p, w->Hi2, p) != 0)
+            ML_FAIL(err, ML_ESING, "Fisher-weighted penalised Hessian is singular");
+        for (a = 0; a < p; a++)
+            for (c = a + 1; c < p; c++)
+                w->Hi2[(size_t)c * p + a] = w->Hi2[(size_t)a * p + c];
+    }
+    {
+        const double *HF = fisher_const ? w->Hi2 : w->Hi;
+        tau = 0.0;
+        for (a = 0; a < p; a++)
+            for (c = 0; c < p; c++)
+                tau += HF[(size_t)a * p + c] * (a <= c ? AF[(size_t)a * p + c] : AF[(size_t)c * p + a]);
+    }
+    ev->rss = dev;
+    ev->tau = tau;
+    ev->phi = 1.0;
+    ev->phi_tilde = fletcher_scale(w, tau);
+    ev->V = known ? dev / nn + 2.0 * tau / nn - 1.0 : nn * dev / ((nn - tau) * (nn - tau));
+    if (!deriv)
+        return ML_OK;
+
+    /* S_lambda beta, then for each free j: dD and dtau. */
+    memset(w->u, 0, (size_t)p * sizeof *w->u);
+    for (j = 0; j < M; j++)
+        cblas_dsymv(CblasRowMajor, CblasUpper, w->psize[j], w->lambda[j], w->S[j], w->psize[j],
+                    w->beta + w->poff[j], 1, 1.0, w->u + w->poff[j], 1);
+    if (!fisher_const) {
+        st = gam_quad_form_rows(w->m, d, w->Hi, w->dq, w->o->threads, err);
+        if (st)
+            return st;
+    }
+    for (i = 0; i < w->nfree; i++) {
+        int off, sz;
+        double dD, dtau = 0.0;
+        j = w->free_idx[i];
+        off = w->poff[j];
+        sz = w->psize[j];
+        /* beta_j' = -lambda_j H^-1 S_j beta */
+        cblas_dsymv(CblasRowMajor, CblasUpper, sz, 1.0, w->S[j], sz, w->beta + off, 1, 0.0,
+                    w->Sb, 1);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, p, sz, -w->lambda[j], w->Hi + off, p, w->Sb,
+                    1, 0.0, w->db, 1);
+        dD = -2.0 * cblas_ddot(p, w->u, 1, w->db, 1);
+        if (fisher_const) {
+            /* A_F constant: dtau = -lambda_j tr(HF S_j HF A_F) */
+            double *T1 = w->K, *T2 = w->K + (size_t)p * p;
+            const double *HF = w->Hi2;
+            memset(T1, 0, (size_t)p * p * sizeof *T1);
+            for (a = 0; a < p; a++) /* T1 = HF[:, block] S_j (p x sz) placed in full p x p */
+                for (c = 0; c < sz; c++) {
+                    double v = 0.0;
+                    int e;
+                    for (e = 0; e < sz; e++)
+                        v += HF[(size_t)a * p + off + e] * w->S[j][e * sz + c];
+                    T1[(size_t)a * p + off + c] = v;
+                }
+            for (a = 0; a < p; a++)
+                for (c = 0; c < p; c++)
+                    T2[(size_t)a * p + c] = a <= c ? AF[(size_t)a * p + c] : AF[(size_t)c * p + a];
+            {
+                double *T3 = w->XVX;
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, HF, p, T2,
+                            p, 0.0, T3, p);                 /* HF A_F */
+                dtau = -w->lambda[j] * trace_prod(T1, T3, p);
+            }
+        } else {
+            /* dA = X' diag(w' eta_j') X;  dtau = tr(Hi dA) - tr(Hi H_j Hi A) */
+            double *Hj = w->XVX, *Kj = w->K, *HiA = w->K + (size_t)p * p, t1 = 0.0;
+            st = gam_linear_predictor(w->m, d, w->db, w->tmpn, w->o->threads, err);
+            if (st)
+                return st;
+            for (r = 0; r < n; r++) {
+                t1 += w->wp[r] * w->tmpn[r] * w->dq[r];
+                w->tmpn[r] *= w->wp[r];
+            }
+            st = glm_cross(w, w->tmpn, NULL, Hj, NULL, err);
+            if (st)
+                return st;
+            for (a = 0; a < p; a++)
+                for (c = 0; c < a; c++)
+                    Hj[(size_t)a * p + c] = Hj[(size_t)c * p + a];
+            for (a = 0; a < sz; a++)
+                for (c = 0; c < sz; c++)
+                    Hj[(size_t)(off + a) * p + off + c] += w->lambda[j] * w->S[j][a * sz + c];
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Hj,
+                        p, 0.0, Kj, p);
+            for (a = 0; a < p; a++)
+                for (c = 0; c < p; c++)
+                    w->Hi2[(size_t)a * p + c] =
+                        a <= c ? w->A[(size_t)a * p + c] : w->A[(size_t)c * p + a];
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p,
+                        w->Hi2, p, 0.0, HiA, p);
+            dtau = t1 - trace_prod(Kj, HiA, p);
+        }
+        ev->g[i] = known ? dD / nn + 2.0 * dtau / nn
+                         : nn * (dD / ((nn - tau) * (nn - tau)) +
+                                 2.0 * dev * dtau / ((nn - tau) * (nn - tau) * (nn - tau)));
+    }
+    return ML_OK;
+}
+
 /* ---- driver ----------------------------------------------------------------- */
 
 void gam_options_default(struct gam_options *o)
@@ -1687,7 +1833,7 @@ static enum ml_status glm_alloc(struct fitws *w, size_t n, struct ml_err *err)
     w->Au = malloc((size_t)pu * pu * sizeof *w->Au);
     w->bu = malloc((size_t)pu * sizeof *w->bu);
     w->XVX = calloc((size_t)p * p * M, sizeof *w->XVX);
-    w->K = calloc((size_t)p * p * M, sizeof *w->K);
+    w->K = calloc((size_t)p * p * (M > 2 ? M : 2), sizeof *w->K);
     w->Hi2 = malloc((size_t)p * p * sizeof *w->Hi2);
     w->v = malloc((size_t)p * sizeof *w->v);
     w->u = malloc((size_t)p * sizeof *w->u);
@@ -1753,10 +1899,6 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
         ML_FAIL(err, ML_EINVAL, "link \"%s\" is not available for the %s family",
                 gam_link_name(o->link), gam_family_name(o->family));
     gauss = o->family == GAM_FAMILY_GAUSSIAN;
-    if (!gauss && o->method == GAM_METHOD_GCV)
-        ML_FAIL(err, ML_EINVAL,
-                "method GCV with the %s family (mgcv's UBRE/GCV through PIRLS) is not "
-                "implemented yet; use REML (issue 3)", gam_family_name(o->family));
     st = gam_formula_parse(formula, &f, err);
     if (st)
         return st;
@@ -1826,16 +1968,35 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
             theta[w.nfree] = log(fmax(D0, DBL_MIN) / (10.0 * (double)d.n));
     }
     if (!gauss) {
+        if (o->method == GAM_METHOD_GCV && o->family == GAM_FAMILY_GAMMA &&
+            o->link == GAM_LINK_LOG) {
+            for (r = 0; r < d.n; r++)
+                w.tmpn[r] = d.w ? d.w[r] : 1.0;
+            w.AF = malloc((size_t)p * p * sizeof *w.AF);
+            if (!w.AF) {
+                st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+                goto done;
+            }
+            st = glm_cross(&w, w.tmpn, NULL, w.AF, NULL, err);
+            if (st)
+                goto done;
+        }
         if (o->method == GAM_METHOD_FIXED) {
             st = glm_reml_eval(&w, theta, 1, &ev, err);
             converged = 1;
             snprintf(msg, sizeof msg, "smoothing parameters fixed");
+        } else if (o->method == GAM_METHOD_GCV) {
+            st = newton(&w, glm_gcv_eval, 1, theta, &ev, &iters, &converged, msg, sizeof msg,
+                        err);
         } else {
             st = newton(&w, glm_reml_eval, 0, theta, &ev, &iters, &converged, msg, sizeof msg,
                         err);
         }
         if (st == ML_OK)
-            st = glm_reml_eval(&w, theta, 1, &ev, err);
+            st = o->method == GAM_METHOD_GCV ? glm_gcv_eval(&w, theta, 1, &ev, err)
+                                             : glm_reml_eval(&w, theta, 1, &ev, err);
+        if (st == ML_OK && o->method == GAM_METHOD_GCV)
+            st = inverse_H(&w, err); /* EDF/Vp below from the Newton (= Fisher) weights */
     } else if (o->method == GAM_METHOD_REML) {
         st = newton(&w, reml_eval, 0, theta, &ev, &iters, &converged, msg, sizeof msg, err);
     } else if (o->method == GAM_METHOD_GCV) {
