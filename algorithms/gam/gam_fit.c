@@ -27,6 +27,7 @@
  * until then gam_fit refuses them with a clear message. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,7 @@ struct fitws {
     double *Au, *bu;                                /* unconstrained scratch */
     double *XVX, *K, *Hi2, *v, *u, *bjk, *trHiHj;
     double *AF;                                     /* Gamma/log: X' diag(pw) X */
+    double *L, *Gm, *HF, *tmp3, *eq;                /* GCV/UBRE derivatives */
 };
 
 struct eval {
@@ -135,6 +137,11 @@ static void ws_free(struct fitws *w)
     free(w->bjk);
     free(w->trHiHj);
     free(w->AF);
+    free(w->L);
+    free(w->Gm);
+    free(w->HF);
+    free(w->tmp3);
+    free(w->eq);
 }
 
 static double frob(const double *S, int n)
@@ -277,6 +284,13 @@ static double trace_prod(const double *X, const double *Y, int r)
         for (b = 0; b < r; b++)
             s += X[(size_t)a * r + b] * Y[(size_t)b * r + a];
     return s;
+}
+
+/* tr(X Y Z) for p x p row-major matrices; tmp holds p x p. */
+static double trace_prod3(const double *X, const double *Y, const double *Z, int p, double *tmp)
+{
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, X, p, Y, p, 0.0, tmp, p);
+    return trace_prod(tmp, Z, p);
 }
 
 static void theta_to_rho(struct fitws *w, const double *theta, double *logphi)
@@ -1552,22 +1566,32 @@ static enum ml_status glm_reml_eval(struct fitws *w, const double *theta, int de
 /* GCV / UBRE for a non-Gaussian family (mgcv "GCV.Cp"; section 7): with the
  * scale known (binomial, Poisson) UBRE V = D/n + 2 tau/n - 1, otherwise GCV
  * V = n D / (n - tau)^2, tau = tr((A_F + S)^-1 A_F) with Fisher weights, all
- * at the PIRLS fit.  The gradient is analytic (Wood 2008, JRSSB 70(3),
- * section 3: d D/d rho_j = 2 lambda_j beta' S H^-1 S_j beta, and tau through
- * the weights' dependence on eta); the Hessian comes from central
- * differences of it (fd in newton()), which gam-numerics.md 10.9 found
- * accurate enough to follow mgcv's path. */
+ * at the PIRLS fit.  Exact first and second derivatives through PIRLS, as
+ * mgcv computes them (Wood 2008, JRSSB 70(3), section 3):
+ *   D_j  = -2 beta' S beta_j'
+ *   D_jk = 2 beta_k' A beta_j' - 2 beta' S beta_jk''
+ *   tau_j  = tr(Hi A_j) - tr(Hi H_j Hi A)
+ *   tau_jk = tr(Hi A_jk) - tr(K_k L_j) + tr(K_k K_j G) - tr(Hi H_jk Hi A)
+ *            + tr(K_j K_k G) - tr(K_j L_k)
+ * with A_j = X' diag(w' eta_j') X, H_j = A_j + lambda_j S_j, K_j = Hi H_j,
+ * L_j = Hi A_j, G = Hi A, and traces of X' diag(v) X products taken row by
+ * row with d_i = x_i' Hi x_i and e_i = x_i' Hi A Hi x_i.  For Gamma with the
+ * log link the Fisher weights are the prior weights, so A_F is constant and
+ * tau's derivatives only involve the penalties. */
 static enum ml_status glm_gcv_eval(struct fitws *w, const double *theta, int deriv,
                                    struct eval *ev, struct ml_err *err)
 {
     const struct gam_data *d = w->d;
-    int p = w->p, M = w->M, i, j, a, c;
-    size_t r, n = d->n;
+    int p = w->p, M = w->M, nth = w->nth, i, j, k, a, c, ia;
+    size_t r, n = d->n, pp = (size_t)p * p;
     double logphi, dev = 0.0, logdetH = 0.0, tau, nn = (double)n;
     int known = w->m->family != GAM_FAMILY_GAMMA;
     int fisher_const = w->m->family == GAM_FAMILY_GAMMA && w->m->link == GAM_LINK_LOG;
     enum ml_status st;
     double *AF = fisher_const ? w->AF : w->A;
+    double *Af = w->Hi2;          /* full symmetric A_F */
+    double *G = w->Gm;            /* HF A_F */
+    double *Dj = w->trHiHj, *tj = w->trHiS; /* per penalty: D_j, tau_j */
 
     theta_to_rho(w, theta, &logphi);
     st = pirls(w, 1.0, &dev, &logdetH, err);
@@ -1578,32 +1602,35 @@ static enum ml_status glm_gcv_eval(struct fitws *w, const double *theta, int der
         memcpy(w->beta_warm, w->beta, (size_t)p * sizeof *w->beta_warm);
         w->have_warm_beta = 1;
     }
-    /* Newton H^-1 (for d beta / d rho) first; for Gamma/log the Fisher one
-     * goes to Hi2. */
-    st = inverse_H(w, err);
+    st = inverse_H(w, err); /* Newton Hi: d beta / d rho */
     if (st)
         return st;
+    for (a = 0; a < p; a++)
+        for (c = 0; c < p; c++)
+            Af[(size_t)a * p + c] = a <= c ? AF[(size_t)a * p + c] : AF[(size_t)c * p + a];
     if (fisher_const) {
-        memcpy(w->Hi2, AF, (size_t)p * p * sizeof *w->Hi2);
+        double *HF = w->HF;
+        memcpy(HF, Af, pp * sizeof *HF);
         for (j = 0; j < M; j++)
             for (a = 0; a < w->psize[j]; a++)
                 for (c = 0; c < w->psize[j]; c++)
-                    w->Hi2[(size_t)(w->poff[j] + a) * p + w->poff[j] + c] +=
+                    HF[(size_t)(w->poff[j] + a) * p + w->poff[j] + c] +=
                         w->lambda[j] * w->S[j][a * w->psize[j] + c];
-        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, w->Hi2, p) != 0 ||
-            LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', p, w->Hi2, p) != 0)
+        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, HF, p) != 0 ||
+            LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', p, HF, p) != 0)
             ML_FAIL(err, ML_ESING, "Fisher-weighted penalised Hessian is singular");
         for (a = 0; a < p; a++)
             for (c = a + 1; c < p; c++)
-                w->Hi2[(size_t)c * p + a] = w->Hi2[(size_t)a * p + c];
+                HF[(size_t)c * p + a] = HF[(size_t)a * p + c];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, HF, p, Af, p, 0.0,
+                    G, p);
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Af, p,
+                    0.0, G, p);
     }
-    {
-        const double *HF = fisher_const ? w->Hi2 : w->Hi;
-        tau = 0.0;
-        for (a = 0; a < p; a++)
-            for (c = 0; c < p; c++)
-                tau += HF[(size_t)a * p + c] * (a <= c ? AF[(size_t)a * p + c] : AF[(size_t)c * p + a]);
-    }
+    tau = 0.0;
+    for (a = 0; a < p; a++)
+        tau += G[(size_t)a * p + a];
     ev->rss = dev;
     ev->tau = tau;
     ev->phi = 1.0;
@@ -1612,82 +1639,140 @@ static enum ml_status glm_gcv_eval(struct fitws *w, const double *theta, int der
     if (!deriv)
         return ML_OK;
 
-    /* S_lambda beta, then for each free j: dD and dtau. */
+    /* u = S_lambda beta; beta_j' and eta_j' for every penalty. */
     memset(w->u, 0, (size_t)p * sizeof *w->u);
     for (j = 0; j < M; j++)
         cblas_dsymv(CblasRowMajor, CblasUpper, w->psize[j], w->lambda[j], w->S[j], w->psize[j],
                     w->beta + w->poff[j], 1, 1.0, w->u + w->poff[j], 1);
+    for (j = 0; j < M; j++) {
+        int off = w->poff[j], sz = w->psize[j];
+        cblas_dsymv(CblasRowMajor, CblasUpper, sz, 1.0, w->S[j], sz, w->beta + off, 1, 0.0,
+                    w->Sb + (size_t)j * p, 1);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, p, sz, -w->lambda[j], w->Hi + off, p,
+                    w->Sb + (size_t)j * p, 1, 0.0, w->db + (size_t)j * p, 1);
+        Dj[j] = -2.0 * cblas_ddot(p, w->u, 1, w->db + (size_t)j * p, 1);
+    }
     if (!fisher_const) {
+        double *HiAHi = w->HF;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, G, p, w->Hi, p,
+                    0.0, HiAHi, p);
         st = gam_quad_form_rows(w->m, d, w->Hi, w->dq, w->o->threads, err);
+        if (st == ML_OK)
+            st = gam_quad_form_rows(w->m, d, HiAHi, w->eq, w->o->threads, err);
         if (st)
             return st;
     }
-    for (i = 0; i < w->nfree; i++) {
-        int off, sz;
-        double dD, dtau = 0.0;
-        j = w->free_idx[i];
-        off = w->poff[j];
-        sz = w->psize[j];
-        /* beta_j' = -lambda_j H^-1 S_j beta */
-        cblas_dsymv(CblasRowMajor, CblasUpper, sz, 1.0, w->S[j], sz, w->beta + off, 1, 0.0,
-                    w->Sb, 1);
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, p, sz, -w->lambda[j], w->Hi + off, p, w->Sb,
-                    1, 0.0, w->db, 1);
-        dD = -2.0 * cblas_ddot(p, w->u, 1, w->db, 1);
+    for (j = 0; j < M; j++) {
+        int off = w->poff[j], sz = w->psize[j];
+        double *Kj = w->K + (size_t)j * pp, *Lj = w->L + (size_t)j * pp, *Hj = w->XVX + (size_t)j * pp;
         if (fisher_const) {
-            /* A_F constant: dtau = -lambda_j tr(HF S_j HF A_F) */
-            double *T1 = w->K, *T2 = w->K + (size_t)p * p;
-            const double *HF = w->Hi2;
-            memset(T1, 0, (size_t)p * p * sizeof *T1);
-            for (a = 0; a < p; a++) /* T1 = HF[:, block] S_j (p x sz) placed in full p x p */
+            /* K_j = HF lambda_j S_j; tau_j = -tr(K_j G) */
+            memset(Kj, 0, pp * sizeof *Kj);
+            for (a = 0; a < p; a++)
                 for (c = 0; c < sz; c++) {
                     double v = 0.0;
                     int e;
                     for (e = 0; e < sz; e++)
-                        v += HF[(size_t)a * p + off + e] * w->S[j][e * sz + c];
-                    T1[(size_t)a * p + off + c] = v;
+                        v += w->HF[(size_t)a * p + off + e] * w->S[j][e * sz + c];
+                    Kj[(size_t)a * p + off + c] = w->lambda[j] * v;
                 }
-            for (a = 0; a < p; a++)
-                for (c = 0; c < p; c++)
-                    T2[(size_t)a * p + c] = a <= c ? AF[(size_t)a * p + c] : AF[(size_t)c * p + a];
-            {
-                double *T3 = w->XVX;
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, HF, p, T2,
-                            p, 0.0, T3, p);                 /* HF A_F */
-                dtau = -w->lambda[j] * trace_prod(T1, T3, p);
-            }
-        } else {
-            /* dA = X' diag(w' eta_j') X;  dtau = tr(Hi dA) - tr(Hi H_j Hi A) */
-            double *Hj = w->XVX, *Kj = w->K, *HiA = w->K + (size_t)p * p, t1 = 0.0;
-            st = gam_linear_predictor(w->m, d, w->db, w->tmpn, w->o->threads, err);
-            if (st)
-                return st;
-            for (r = 0; r < n; r++) {
-                t1 += w->wp[r] * w->tmpn[r] * w->dq[r];
-                w->tmpn[r] *= w->wp[r];
-            }
-            st = glm_cross(w, w->tmpn, NULL, Hj, NULL, err);
-            if (st)
-                return st;
-            for (a = 0; a < p; a++)
-                for (c = 0; c < a; c++)
-                    Hj[(size_t)a * p + c] = Hj[(size_t)c * p + a];
-            for (a = 0; a < sz; a++)
-                for (c = 0; c < sz; c++)
-                    Hj[(size_t)(off + a) * p + off + c] += w->lambda[j] * w->S[j][a * sz + c];
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Hj,
-                        p, 0.0, Kj, p);
-            for (a = 0; a < p; a++)
-                for (c = 0; c < p; c++)
-                    w->Hi2[(size_t)a * p + c] =
-                        a <= c ? w->A[(size_t)a * p + c] : w->A[(size_t)c * p + a];
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p,
-                        w->Hi2, p, 0.0, HiA, p);
-            dtau = t1 - trace_prod(Kj, HiA, p);
+            tj[j] = -trace_prod(Kj, G, p);
+            continue;
         }
-        ev->g[i] = known ? dD / nn + 2.0 * dtau / nn
-                         : nn * (dD / ((nn - tau) * (nn - tau)) +
-                                 2.0 * dev * dtau / ((nn - tau) * (nn - tau) * (nn - tau)));
+        st = gam_linear_predictor(w->m, d, w->db + (size_t)j * p, w->etaj + (size_t)j * n,
+                                  w->o->threads, err);
+        if (st)
+            return st;
+        for (r = 0; r < n; r++)
+            w->tmpn[r] = w->wp[r] * w->etaj[(size_t)j * n + r];
+        st = glm_cross(w, w->tmpn, NULL, Hj, NULL, err); /* A_j */
+        if (st)
+            return st;
+        for (a = 0; a < p; a++)
+            for (c = 0; c < a; c++)
+                Hj[(size_t)a * p + c] = Hj[(size_t)c * p + a];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Hj, p,
+                    0.0, Lj, p);                                   /* L_j = Hi A_j */
+        for (a = 0; a < sz; a++)
+            for (c = 0; c < sz; c++)
+                Hj[(size_t)(off + a) * p + off + c] += w->lambda[j] * w->S[j][a * sz + c];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Hj, p,
+                    0.0, Kj, p);                                   /* K_j = Hi H_j */
+        {
+            double t1 = 0.0;
+            for (a = 0; a < p; a++)
+                t1 += Lj[(size_t)a * p + a];
+            tj[j] = t1 - trace_prod(Kj, G, p);
+        }
+    }
+    for (i = 0; i < w->nfree; i++) {
+        j = w->free_idx[i];
+        ev->g[i] = known ? Dj[j] / nn + 2.0 * tj[j] / nn
+                         : nn * (Dj[j] / ((nn - tau) * (nn - tau)) +
+                                 2.0 * dev * tj[j] / ((nn - tau) * (nn - tau) * (nn - tau)));
+    }
+
+    /* Second derivatives.  For Gamma/log the Newton curvature A_k of the
+     * PIRLS fit is not formed here; its Hessian comes from differences of
+     * the exact gradient instead (newton() with fd set, see gam_fit). */
+    if (fisher_const)
+        return ML_OK;
+    for (i = 0; i < w->nfree; i++) {
+        j = w->free_idx[i];
+        for (ia = i; ia < w->nfree; ia++) {
+            double *uu = w->v, *bjk = w->bjk, Djk, tjk, t, h;
+            int offj = w->poff[j], sj = w->psize[j];
+            const double *Kj = w->K + (size_t)j * pp, *Kk;
+            k = w->free_idx[ia];
+            Kk = w->K + (size_t)k * pp;
+            /* beta_jk'' = -Hi [H_k beta_j' + delta lambda_j S_j beta + lambda_j S_j beta_k'] */
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, p, p, 1.0, w->XVX + (size_t)k * pp, p,
+                        w->db + (size_t)j * p, 1, 0.0, uu, 1);
+            if (j == k)
+                for (c = 0; c < sj; c++)
+                    uu[offj + c] += w->lambda[j] * w->Sb[(size_t)j * p + c];
+            cblas_dsymv(CblasRowMajor, CblasUpper, sj, w->lambda[j], w->S[j], sj,
+                        w->db + (size_t)k * p + offj, 1, 1.0, uu + offj, 1);
+            cblas_dsymv(CblasRowMajor, CblasUpper, p, -1.0, w->Hi, p, uu, 1, 0.0, bjk, 1);
+            {
+                double sA = 0.0, sE = 0.0;
+                const double *Lj = w->L + (size_t)j * pp, *Lk = w->L + (size_t)k * pp;
+                st = gam_linear_predictor(w->m, d, bjk, w->tmpn, w->o->threads, err);
+                if (st)
+                    return st;
+                for (r = 0; r < n; r++) {
+                    double v = w->wpp[r] * w->etaj[(size_t)j * n + r] * w->etaj[(size_t)k * n + r] +
+                               w->wp[r] * w->tmpn[r];
+                    sA += v * w->dq[r];
+                    sE += v * w->eq[r];
+                }
+                cblas_dsymv(CblasRowMajor, CblasUpper, p, 1.0, w->A, p, w->db + (size_t)j * p, 1,
+                            0.0, w->Ab, 1);
+                Djk = 2.0 * cblas_ddot(p, w->db + (size_t)k * p, 1, w->Ab, 1) -
+                      2.0 * cblas_ddot(p, w->u, 1, bjk, 1);
+                t = sE;   /* tr(Hi A_jk Hi A) */
+                if (j == k) {
+                    /* + lambda_j tr(Hi S_j Hi A) = lambda_j sum over the block of S_j (Hi A Hi) */
+                    double tS = 0.0;
+                    int e;
+                    for (a = 0; a < sj; a++)
+                        for (e = 0; e < sj; e++)
+                            tS += w->S[j][a * sj + e] * w->HF[(size_t)(offj + e) * p + offj + a];
+                    t += w->lambda[j] * tS;
+                }
+                tjk = sA - trace_prod(Kk, Lj, p) + trace_prod3(Kk, Kj, G, p, w->tmp3) - t +
+                      trace_prod3(Kj, Kk, G, p, w->tmp3) - trace_prod(Kj, Lk, p);
+            }
+            if (known) {
+                h = Djk / nn + 2.0 * tjk / nn;
+            } else {
+                double u1 = nn - tau;
+                h = nn * (Djk / (u1 * u1) + 2.0 * Dj[j] * tj[k] / (u1 * u1 * u1) +
+                          2.0 * Dj[k] * tj[j] / (u1 * u1 * u1) + 2.0 * dev * tjk / (u1 * u1 * u1) +
+                          6.0 * dev * tj[j] * tj[k] / (u1 * u1 * u1 * u1));
+            }
+            ev->Hs[(size_t)i * nth + ia] = ev->Hs[(size_t)ia * nth + i] = h;
+        }
     }
     return ML_OK;
 }
@@ -1839,6 +1924,13 @@ static enum ml_status glm_alloc(struct fitws *w, size_t n, struct ml_err *err)
     w->u = malloc((size_t)p * sizeof *w->u);
     w->bjk = malloc((size_t)p * sizeof *w->bjk);
     w->trHiHj = calloc((size_t)M, sizeof *w->trHiHj);
+    w->L = calloc((size_t)p * p * M, sizeof *w->L);
+    w->Gm = calloc((size_t)p * p, sizeof *w->Gm);
+    w->HF = calloc((size_t)p * p, sizeof *w->HF);
+    w->tmp3 = calloc((size_t)p * p, sizeof *w->tmp3);
+    w->eq = malloc(n * sizeof *w->eq);
+    if (!w->L || !w->Gm || !w->HF || !w->tmp3 || !w->eq)
+        ML_FAIL(err, ML_ENOMEM, "out of memory for %zu rows and %d coefficients", n, p);
     if (!w->eta || !w->eta_new || !w->eta_warm || !w->beta_warm || !w->beta_cur || !w->wn ||
         !w->wp || !w->wpp || !w->z || !w->dq || !w->etaj || !w->tmpn || !w->Au || !w->bu ||
         !w->XVX || !w->K || !w->Hi2 || !w->v || !w->u || !w->bjk || !w->trHiHj)
@@ -1986,8 +2078,9 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
             converged = 1;
             snprintf(msg, sizeof msg, "smoothing parameters fixed");
         } else if (o->method == GAM_METHOD_GCV) {
-            st = newton(&w, glm_gcv_eval, 1, theta, &ev, &iters, &converged, msg, sizeof msg,
-                        err);
+            st = newton(&w, glm_gcv_eval,
+                        o->family == GAM_FAMILY_GAMMA && o->link == GAM_LINK_LOG, theta, &ev,
+                        &iters, &converged, msg, sizeof msg, err);
         } else {
             st = newton(&w, glm_reml_eval, 0, theta, &ev, &iters, &converged, msg, sizeof msg,
                         err);
