@@ -87,9 +87,11 @@ static enum ml_status options_from_hp(const struct hp_set *hp, struct gam_option
     return ML_OK;
 }
 
-/* Prediction metrics of m on table t (response scale). */
+/* Prediction metrics of m on table t (response scale); `fitted`, if not
+ * NULL, already holds the predictions (the training fit's own). */
 static enum ml_status eval_metrics(const struct gam_model *m, const struct ml_table *t,
-                                   const char *prefix, cJSON *metrics, struct ml_err *err)
+                                   const double *fitted, const char *prefix, cJSON *metrics,
+                                   struct ml_err *err)
 {
     long yc = ml_table_find(t, m->response);
     double *f;
@@ -102,7 +104,9 @@ static enum ml_status eval_metrics(const struct gam_model *m, const struct ml_ta
     f = malloc((t->nrow ? t->nrow : 1) * sizeof *f);
     if (!f)
         ML_FAIL(err, ML_ENOMEM, "out of memory");
-    st = gam_predict(m, t, GAM_PRED_RESPONSE, f, NULL, err);
+    if (fitted)
+        memcpy(f, fitted, t->nrow * sizeof *f);
+    st = fitted ? ML_OK : gam_predict(m, t, GAM_PRED_RESPONSE, f, NULL, err);
     if (st) {
         free(f);
         ml_err_prefix(err, "predicting the %s channel: ", prefix);
@@ -127,7 +131,7 @@ enum ml_status algo_gam_run(const struct train_input *in, struct train_result *r
     const struct hp_value *fv = hp_get(in->hp, "formula");
     struct gam_options o;
     struct gam_model *m = NULL;
-    double *sp = NULL;
+    double *sp = NULL, *fitted = NULL;
     enum ml_status st;
     char final[4096], tmp[4096];
     size_t i;
@@ -141,14 +145,22 @@ enum ml_status algo_gam_run(const struct train_input *in, struct train_result *r
         free(sp);
         return st;
     }
+    fitted = malloc((in->train->table->nrow ? in->train->table->nrow : 1) * sizeof *fitted);
+    if (!fitted) {
+        free(sp);
+        ML_FAIL(err, ML_ENOMEM, "out of memory");
+    }
+    o.fitted_out = fitted;
     st = gam_fit(in->train->table, fv->s, &o, &m, err);
     free(sp);
     if (st) {
+        free(fitted);
         ml_err_prefix(err, "fitting \"%s\": ", fv->s);
         return st;
     }
     r->metrics = cJSON_CreateObject();
     if (!r->metrics) {
+        free(fitted);
         gam_model_free(m);
         ML_FAIL(err, ML_ENOMEM, "out of memory");
     }
@@ -172,9 +184,10 @@ enum ml_status algo_gam_run(const struct train_input *in, struct train_result *r
     if (!m->converged)
         fprintf(stderr, "[plantfit] warning: gam smoothing-parameter search did not converge: "
                 "%s\n", m->convergence_msg);
-    st = eval_metrics(m, in->train->table, "train", r->metrics, err);
+    st = eval_metrics(m, in->train->table, fitted, "train", r->metrics, err);
+    free(fitted);
     if (st == ML_OK && in->valid)
-        st = eval_metrics(m, in->valid->table, "validation", r->metrics, err);
+        st = eval_metrics(m, in->valid->table, NULL, "validation", r->metrics, err);
     if (st == ML_OK) {
         /* HDF5 writes its own file: give it a registered temporary name. */
         snprintf(final, sizeof final, "%s/gam.h5", in->model_dir);

@@ -44,6 +44,21 @@ static enum ml_status check_dims(int k, int m1, struct ml_err *err)
     return ML_OK;
 }
 
+/* Equally spaced knots (every ps basis mgcv places) make the cubic row a
+ * closed-form polynomial in the position within the interval. */
+static void mark_uniform(struct bspl_basis *b)
+{
+    int nk = b->k + b->m1 + 2, j;
+    double h = (b->knots[nk - 1] - b->knots[0]) / (double)(nk - 1);
+
+    b->uniform = h > 0.0;
+    b->h = h;
+    b->inv_h = h > 0.0 ? 1.0 / h : 0.0;
+    for (j = 0; j + 1 < nk && b->uniform; j++)
+        if (fabs((b->knots[j + 1] - b->knots[j]) - h) > 1e-10 * h)
+            b->uniform = 0;
+}
+
 enum ml_status bspl_init(struct bspl_basis *b, int k, int m1, double xmin, double xmax,
                          struct ml_err *err)
 {
@@ -107,6 +122,7 @@ enum ml_status bspl_init(struct bspl_basis *b, int k, int m1, double xmin, doubl
     b->xu = xmax;
     b->ll = b->knots[m1 + 1];
     b->ul = b->knots[k];
+    mark_uniform(b);
     return ML_OK;
 }
 
@@ -148,6 +164,7 @@ enum ml_status bspl_init_knots(struct bspl_basis *b, int k, int m1, const double
     b->xu = xu;
     b->ll = b->knots[m1 + 1];
     b->ul = b->knots[k];
+    mark_uniform(b);
     return ML_OK;
 }
 
@@ -249,6 +266,31 @@ void bspl_eval(const struct bspl_basis *b, double x, double *vals, int *first)
         eval_on_interval(b, i, e, 1, d);
         for (a = 0; a < b->order; a++)
             vals[a] += (x - e) * d[a];
+    } else if (b->uniform && b->order == 4) {
+        /* Uniform cubic B-splines on [t_i, t_i+1) at u = (x - t_i)/h
+         * (de Boor 2001, ch. IX: the cardinal cubic spline pieces); the
+         * same polynomials bsplvb evaluates, without its divisions and
+         * without the interval search. */
+        const double *t = b->knots;
+        int lo = b->m1 + 1, hi = b->k - 1;
+        double u, u2, u3, om;
+        i = (int)((x - t[0]) * b->inv_h);
+        if (i < lo)
+            i = lo;
+        if (i > hi)
+            i = hi;
+        while (i > lo && x < t[i])
+            i--;
+        while (i < hi && x >= t[i + 1])
+            i++;
+        u = (x - t[i]) / (t[i + 1] - t[i]);
+        u2 = u * u;
+        u3 = u2 * u;
+        om = 1.0 - u;
+        vals[0] = om * om * om / 6.0;
+        vals[1] = (3.0 * u3 - 6.0 * u2 + 4.0) / 6.0;
+        vals[2] = (-3.0 * u3 + 3.0 * u2 + 3.0 * u + 1.0) / 6.0;
+        vals[3] = u3 / 6.0;
     } else {
         i = find_interval(b, x);
         eval_on_interval(b, i, x, 0, vals);

@@ -32,6 +32,10 @@ struct bspl_basis {
     double xl, xu;         /* data range the knots were placed on (before widening) */
     double ll, ul;         /* widened range: knots[m1 + 1] and knots[k]; outside it the
                               basis is extrapolated linearly */
+    int uniform;           /* 1 if the knots are equally spaced (to rounding): cubic rows
+                              then take a closed-form fast path */
+    double h;              /* knot spacing when uniform */
+    double inv_h;          /* 1 / h */
 };
 
 /* Place the knots for data range [xmin, xmax] (mgcv section 1.2).  Errors:

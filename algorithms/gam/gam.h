@@ -56,6 +56,9 @@ struct gam_options {
     double pirls_tol;           /* PIRLS tolerance inside the outer loop (mgcv 1e-8) */
     int pirls_max_iter;         /* mgcv 200 */
     volatile int *stop;         /* if non-NULL and set, fitting stops with ML_ESTOPPED */
+    double *fitted_out;         /* if non-NULL: t->nrow response-scale fitted values (NaN for
+                                   rows dropped for missing values), from the fit's own last
+                                   pass over the data */
 };
 
 void gam_options_default(struct gam_options *o);

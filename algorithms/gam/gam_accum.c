@@ -63,15 +63,48 @@ static void run_chunk(struct pass *ps, size_t c, double *vals, int *idx, double 
         nnz = gam_row_sparse(m, xv, vals, idx);
         switch (ps->kind) {
         case PASS_XWX: {
+            /* The row's non-zeros come in contiguous runs (an s() term's
+             * `order` B-splines, a te() block, single parametric columns):
+             * update X'WX block by block, each inner loop a contiguous
+             * stretch of one row of A, which the compiler vectorises. */
             double *A = ps->bufA[c], *bv = ps->bufb ? ps->bufb[c] : NULL;
             double w = ps->wt ? ps->wt[i] : 1.0;
+            int seg0[512], seglen[512], nseg = 0, sa, sb, q;
             for (a = 0; a < nnz; a++) {
-                double wa = w * vals[a];
-                double *Arow = A + (size_t)idx[a] * pu;
-                for (b = a; b < nnz; b++)
-                    Arow[idx[b]] += wa * vals[b];
-                if (bv)
-                    bv[idx[a]] += wa * ps->z[i];
+                if (nseg > 0 && nseg < 512 && idx[a] == idx[a - 1] + 1 &&
+                    a - seg0[nseg - 1] == seglen[nseg - 1]) {
+                    seglen[nseg - 1]++;
+                } else if (nseg < 512) {
+                    seg0[nseg] = a;
+                    seglen[nseg] = 1;
+                    nseg++;
+                } else {
+                    seglen[nseg - 1]++; /* cannot happen: rows have < 512 runs */
+                }
+            }
+            for (sa = 0; sa < nseg; sa++) {
+                const double *va = vals + seg0[sa];
+                int la = seglen[sa], ca = idx[seg0[sa]];
+                for (q = 0; q < la; q++) {
+                    double wa = w * va[q];
+                    double *Arow = A + (size_t)(ca + q) * pu;
+                    if (bv)
+                        bv[ca + q] += wa * ps->z[i];
+                    for (sb = sa; sb < nseg; sb++) {
+                        const double *vb = vals + seg0[sb];
+                        double *dst = Arow + idx[seg0[sb]];
+                        int lb = seglen[sb], r;
+                        if (lb == 4) { /* cubic s(): the common case, unrolled */
+                            dst[0] += wa * vb[0];
+                            dst[1] += wa * vb[1];
+                            dst[2] += wa * vb[2];
+                            dst[3] += wa * vb[3];
+                        } else {
+                            for (r = 0; r < lb; r++)
+                                dst[r] += wa * vb[r];
+                        }
+                    }
+                }
             }
             break;
         }
@@ -214,7 +247,7 @@ enum ml_status gam_accumulate(const struct gam_model *m, const struct gam_data *
 }
 
 /* beta_u = Zb beta: constrained coefficients to the unconstrained layout. */
-static void expand_vector(const struct gam_model *m, const double *v, double *vu)
+void gam_expand_vector(const struct gam_model *m, const double *v, double *vu)
 {
     size_t i;
     int uoff = 0;
@@ -241,7 +274,7 @@ enum ml_status gam_linear_predictor(const struct gam_model *m, const struct gam_
 
     if (!bu)
         ML_FAIL(err, ML_ENOMEM, "out of memory");
-    expand_vector(m, beta, bu);
+    gam_expand_vector(m, beta, bu);
     memset(&ps, 0, sizeof ps);
     ps.kind = PASS_ETA;
     ps.m = m;
@@ -273,11 +306,11 @@ enum ml_status gam_quad_form_rows(const struct gam_model *m, const struct gam_da
     }
     /* M_u = Zb M Zb': expand the rows of M, then the columns. */
     for (a = 0; a < p; a++)
-        expand_vector(m, M + (size_t)a * p, tmp + (size_t)a * pu); /* tmp = M Zb' (p x pu) */
+        gam_expand_vector(m, M + (size_t)a * p, tmp + (size_t)a * pu); /* tmp = M Zb' (p x pu) */
     for (b = 0; b < pu; b++) {
         for (a = 0; a < p; a++)
             colp[a] = tmp[(size_t)a * pu + b];
-        expand_vector(m, colp, colu);
+        gam_expand_vector(m, colp, colu);
         for (a = 0; a < pu; a++)
             Mu[(size_t)a * pu + b] = colu[a];
     }

@@ -2173,6 +2173,12 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
             ywm += pw * d.y[r];
         }
         ywm /= wsum;
+        if (o->fitted_out) {
+            for (r = 0; r < t->nrow; r++)
+                o->fitted_out[r] = NAN;
+            for (r = 0; r < d.n; r++)
+                o->fitted_out[d.rows[r]] = gam_linkinv(m->link, eta[r]);
+        }
         for (r = 0; r < d.n; r++) {
             double pw = d.w ? d.w[r] : 1.0, mu = gam_linkinv(m->link, eta[r]);
             double e = d.y[r] - mu, dl = e - rmean;

@@ -31,6 +31,8 @@ void gam_row_dense(const struct gam_model *m, const double *xv, double *row, dou
 /* Map a P_u x P_u symmetric matrix (upper triangle filled) to the
  * constrained p x p full matrix Zb' A Zb; and a P_u vector to Zb' v. */
 void gam_constrain_matrix(const struct gam_model *m, const double *Au, double *A);
+/* vu = Zb v: a constrained p-vector (coefficients) in the unconstrained layout. */
+void gam_expand_vector(const struct gam_model *m, const double *v, double *vu);
 void gam_constrain_vector(const struct gam_model *m, const double *vu, double *v);
 
 /* The fitting data after NA removal: one array per model variable. */
@@ -39,6 +41,7 @@ struct gam_data {
     double **x;          /* nvars arrays of n values (factor: level index), owned */
     double *y;           /* n, owned */
     double *w;           /* prior weights n, owned, or NULL (all 1) */
+    size_t *rows;        /* n, owned: the table row of each fitting row */
 };
 
 void gam_data_free(struct gam_data *d, size_t nvars);

@@ -187,11 +187,25 @@ enum ml_status gam_predict(const struct gam_model *m, const struct ml_table *t,
         colmap_free(&c);
         ML_FAIL(err, ML_ENOMEM, "out of memory");
     }
+    /* Without standard errors a row is only x'beta: use the sparse
+     * unconstrained row against beta_u = Zb beta (O(non-zeros) per row);
+     * with them the dense constrained row is needed for x' Vp x. */
+    double *beta_u = NULL;
+    if (!se) {
+        beta_u = malloc((size_t)gam_pu(m) * sizeof *beta_u);
+        if (!beta_u) {
+            rowbuf_free(&b);
+            colmap_free(&c);
+            ML_FAIL(err, ML_ENOMEM, "out of memory");
+        }
+        gam_expand_vector(m, m->beta, beta_u);
+    }
     for (i = 0; i < t->nrow; i++) {
         int ok = row_point(m, t, &c, i, b.xv, err);
         double eta = 0.0;
 
         if (ok < 0) {
+            free(beta_u);
             rowbuf_free(&b);
             colmap_free(&c);
             return err ? err->code : ML_EDOM;
@@ -202,9 +216,15 @@ enum ml_status gam_predict(const struct gam_model *m, const struct ml_table *t,
                 se[i] = NAN;
             continue;
         }
-        gam_row_dense(m, b.xv, b.row, b.work, b.iwork);
-        for (k = 0; k < p; k++)
-            eta += b.row[k] * m->beta[k];
+        if (beta_u) {
+            int nnz = gam_row_sparse(m, b.xv, b.work, b.iwork);
+            for (k = 0; k < nnz; k++)
+                eta += b.work[k] * beta_u[b.iwork[k]];
+        } else {
+            gam_row_dense(m, b.xv, b.row, b.work, b.iwork);
+            for (k = 0; k < p; k++)
+                eta += b.row[k] * m->beta[k];
+        }
         if (type == GAM_PRED_LINK) {
             fit[i] = eta;
             if (se)
@@ -216,6 +236,7 @@ enum ml_status gam_predict(const struct gam_model *m, const struct ml_table *t,
                         sqrt(fmax(quad(m->Vp, b.row, p, 0, p, b.tmp), 0.0));
         }
     }
+    free(beta_u);
     rowbuf_free(&b);
     colmap_free(&c);
     return ML_OK;

@@ -206,19 +206,34 @@ static enum ml_status factor_levels(struct gam_model *m, struct gam_data *d, siz
     return ML_OK;
 }
 
+/* Number of distinct values in x, counting only up to stop_at (k): the
+ * check needs to know whether there are at least k, and a scan that keeps
+ * the distinct values seen so far stops after a few rows on real data,
+ * where sorting n values would cost O(n log n) per smooth. */
 static size_t count_unique(const double *x, size_t n, size_t stop_at)
 {
-    double *s = malloc((n ? n : 1) * sizeof *s);
-    size_t i, nu = 0;
+    double seen[GAM_FORMULA_MAX_COLS > 256 ? 256 : GAM_FORMULA_MAX_COLS];
+    size_t i, j, nu = 0;
 
-    if (!s)
-        return stop_at; /* cannot check: do not block the fit on it */
-    memcpy(s, x, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
-    for (i = 0; i < n && nu < stop_at; i++)
-        if (i == 0 || s[i] != s[i - 1])
-            nu++;
-    free(s);
+    if (stop_at > sizeof seen / sizeof seen[0]) {
+        /* Large k: sort a copy instead. */
+        double *s = malloc((n ? n : 1) * sizeof *s);
+        if (!s)
+            return stop_at; /* cannot check: do not block the fit on it */
+        memcpy(s, x, n * sizeof *s);
+        qsort(s, n, sizeof *s, cmp_double);
+        for (i = 0; i < n && nu < stop_at; i++)
+            if (i == 0 || s[i] != s[i - 1])
+                nu++;
+        free(s);
+        return nu;
+    }
+    for (i = 0; i < n && nu < stop_at; i++) {
+        for (j = 0; j < nu && seen[j] != x[i]; j++)
+            ;
+        if (j == nu)
+            seen[nu++] = x[i];
+    }
     return nu;
 }
 
@@ -582,7 +597,11 @@ enum ml_status gam_setup(const struct ml_table *t, const struct gam_formula *f,
 
 done:
     free(vcol);
-    free(rows);
+    if (st == ML_OK) {
+        d->rows = rows; /* ownership moves to d */
+    } else {
+        free(rows);
+    }
     free(term_var_is_factor);
     return st;
 }
@@ -597,6 +616,7 @@ void gam_data_free(struct gam_data *d, size_t nvars)
     free(d->x);
     free(d->y);
     free(d->w);
+    free(d->rows);
     memset(d, 0, sizeof *d);
 }
 
