@@ -242,3 +242,30 @@ TEST(fsutil, list_sorted_skips_hidden_and_markers)
               strcmp(list[2], "sub/c.csv") == 0);
     fs_list_free(list, n);
 }
+
+TEST(table, many_levels_stay_consistent)
+{
+    /* Past the hash threshold every level keeps its code and lookups of
+     * existing levels return it. */
+    const char *names[] = {"id"};
+    enum ml_coltype types[] = {ML_COL_CATEGORICAL};
+    struct ml_table *t;
+    struct ml_err err;
+    char buf[32];
+    double code;
+    int i;
+
+    CHECK_OK(ml_table_alloc(&t, 1, names, types, &err), &err);
+    for (i = 0; i < 5000; i++) {
+        int len = snprintf(buf, sizeof buf, "level-%d", i);
+        CHECK_OK(ml_table_level(t, 0, buf, (size_t)len, &code, &err), &err);
+        CHECK(code == (double)i, "level %d got code %g", i, code);
+    }
+    for (i = 4999; i >= 0; i -= 7) {
+        int len = snprintf(buf, sizeof buf, "level-%d", i);
+        CHECK_OK(ml_table_level(t, 0, buf, (size_t)len, &code, &err), &err);
+        CHECK(code == (double)i, "lookup of level %d got %g", i, code);
+    }
+    CHECK(t->col[0].nlevels == 5000);
+    ml_table_free(t);
+}

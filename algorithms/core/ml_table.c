@@ -64,6 +64,7 @@ void ml_table_free(struct ml_table *t)
         for (l = 0; l < t->col[j].nlevels; l++)
             free(t->col[j].levels[l]);
         free(t->col[j].levels);
+        free(t->col[j].lhash);
     }
     free(t->col);
     free(t);
@@ -105,19 +106,70 @@ long ml_table_find(const struct ml_table *t, const char *name)
     return -1;
 }
 
+/* FNV-1a (Fowler, Noll, Vo): a simple, well-spread hash for short strings. */
+static size_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+/* (Re)build the level index with room for at least twice the levels. */
+static int lhash_rebuild(struct ml_column *c)
+{
+    size_t cap = 64, l;
+    size_t *hnew;
+
+    while (cap < 2 * (c->nlevels + 1))
+        cap *= 2;
+    hnew = calloc(cap, sizeof *hnew);
+    if (!hnew)
+        return -1;
+    for (l = 0; l < c->nlevels; l++) {
+        size_t k = hash_bytes(c->levels[l], strlen(c->levels[l])) & (cap - 1);
+        while (hnew[k])
+            k = (k + 1) & (cap - 1);
+        hnew[k] = l + 1;
+    }
+    free(c->lhash);
+    c->lhash = hnew;
+    c->lhash_cap = cap;
+    return 0;
+}
+
 enum ml_status ml_table_level(struct ml_table *t, size_t j, const char *s, size_t len,
                               double *code, struct ml_err *err)
 {
     struct ml_column *c = &t->col[j];
-    size_t l;
+    size_t l, slot = 0;
 
-    /* Linear search: categorical columns in plant data have a handful of levels
-     * (lines, grades, modes).  A hash would only pay off past ~64 levels. */
-    for (l = 0; l < c->nlevels; l++)
-        if (strlen(c->levels[l]) == len && memcmp(c->levels[l], s, len) == 0) {
-            *code = (double)l;
-            return ML_OK;
+    /* Categorical columns in plant data have a handful of levels (lines,
+     * grades, modes): a linear search is fastest.  Past 32 levels (an ID or
+     * free-text column) a hash index keeps reading linear in the rows. */
+    if (c->lhash_cap == 0 && c->nlevels >= 32 && lhash_rebuild(c) != 0)
+        ML_FAIL(err, ML_ENOMEM, "out of memory indexing the levels of column \"%s\"", c->name);
+    if (c->lhash_cap) {
+        slot = hash_bytes(s, len) & (c->lhash_cap - 1);
+        while (c->lhash[slot]) {
+            const char *lv = c->levels[c->lhash[slot] - 1];
+            if (strlen(lv) == len && memcmp(lv, s, len) == 0) {
+                *code = (double)(c->lhash[slot] - 1);
+                return ML_OK;
+            }
+            slot = (slot + 1) & (c->lhash_cap - 1);
         }
+    } else {
+        for (l = 0; l < c->nlevels; l++)
+            if (strlen(c->levels[l]) == len && memcmp(c->levels[l], s, len) == 0) {
+                *code = (double)l;
+                return ML_OK;
+            }
+    }
     if (c->nlevels == c->levels_cap) {
         size_t cap = c->levels_cap ? 2 * c->levels_cap : 8;
         char **lv = realloc(c->levels, cap * sizeof *lv);
@@ -130,6 +182,15 @@ enum ml_status ml_table_level(struct ml_table *t, size_t j, const char *s, size_
     if (!c->levels[c->nlevels])
         ML_FAIL(err, ML_ENOMEM, "out of memory adding a level to column \"%s\"", c->name);
     *code = (double)c->nlevels++;
+    if (c->lhash_cap) {
+        if (2 * c->nlevels > c->lhash_cap) {
+            if (lhash_rebuild(c) != 0)
+                ML_FAIL(err, ML_ENOMEM, "out of memory indexing the levels of column \"%s\"",
+                        c->name);
+        } else {
+            c->lhash[slot] = c->nlevels; /* the empty slot the probe ended on */
+        }
+    }
     return ML_OK;
 }
 

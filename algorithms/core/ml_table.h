@@ -30,6 +30,9 @@ struct ml_column {
     size_t nlevels;         /* categorical only: number of level names */
     size_t levels_cap;      /* allocated length of levels */
     char **levels;          /* categorical only: owned level names, index = code */
+    size_t *lhash;          /* categorical only: open-addressing index of levels (code + 1,
+                               0 = empty), owned; built once there are many levels */
+    size_t lhash_cap;       /* slots in lhash (a power of two), 0 = no index */
 };
 
 struct ml_table {
