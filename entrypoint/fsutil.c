@@ -7,6 +7,8 @@
  * names appear only through rename(2), which is atomic within a directory. */
 #include "fsutil.h"
 
+#include "ml_temp.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,11 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FS_MAX_TEMPS 32
 #define FS_PATH_MAX 4096
-
-static char temps[FS_MAX_TEMPS][FS_PATH_MAX];
-static volatile sig_atomic_t temp_used[FS_MAX_TEMPS];
 
 enum ml_status fs_mkdir_p(const char *path, struct ml_err *err)
 {
@@ -54,41 +52,14 @@ void fs_temp_name(const char *path, char *tmp, size_t cap)
              (long)getpid());
 }
 
-static void block_signals(sigset_t *old)
-{
-    sigset_t set;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, old);
-}
-
 void fs_temp_register(const char *tmp)
 {
-    sigset_t old;
-    int k;
-
-    block_signals(&old);
-    for (k = 0; k < FS_MAX_TEMPS; k++)
-        if (!temp_used[k]) {
-            snprintf(temps[k], sizeof temps[k], "%s", tmp);
-            temp_used[k] = 1;
-            break;
-        }
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    ml_temp_register(tmp);
 }
 
 static void temp_unregister(const char *tmp)
 {
-    sigset_t old;
-    int k;
-
-    block_signals(&old);
-    for (k = 0; k < FS_MAX_TEMPS; k++)
-        if (temp_used[k] && strcmp(temps[k], tmp) == 0)
-            temp_used[k] = 0;
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    ml_temp_unregister(tmp);
 }
 
 enum ml_status fs_commit(const char *tmp, const char *path, struct ml_err *err)
@@ -111,11 +82,7 @@ void fs_abandon(const char *tmp)
 
 void fs_remove_temps_signal_safe(void)
 {
-    int k;
-
-    for (k = 0; k < FS_MAX_TEMPS; k++)
-        if (temp_used[k])
-            unlink(temps[k]);
+    ml_temp_remove_all_signal_safe();
 }
 
 enum ml_status fs_write_temp(const char *path, const void *data, size_t len, char *tmp,

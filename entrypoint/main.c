@@ -14,6 +14,7 @@ struct command {
 static const struct command commands[] = {
     {"train", cmd_train, "train a model following the SageMaker training contract"},
     {"convert", cmd_convert, "convert IN.csv OUT.h5 (or back) between CSV and HDF5"},
+    {"predict", cmd_predict, "predict with a GAM: --model DIR --input IN.csv --output OUT.csv"},
     {"sample-data", cmd_sample_data, "write synthetic plant data: --rows N --seed S --out DIR"},
     {"version", cmd_version, "print the version and build commit"},
 };

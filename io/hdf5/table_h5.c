@@ -36,6 +36,8 @@
 
 #include <hdf5.h>
 
+#include "ml_temp.h"
+
 /* Caps on what a file may declare (each exceeded cap is ML_ELIMIT). */
 #define TABLE_H5_MAX_COLS 1000000u    /* columns in one table */
 #define TABLE_H5_MAX_LEVELS 1000000u  /* levels of one categorical column */
@@ -1354,6 +1356,8 @@ enum ml_status table_h5_write(const char *path, const struct ml_table *t, struct
     if (st)
         return st;
     st = make_temp(path, tmp, sizeof tmp, err);
+    if (!st)
+        ml_temp_register(tmp); /* removed by a stop signal if still here */
     if (st)
         return st;
     have_tmp = 1;
@@ -1451,5 +1455,6 @@ cleanup:
         have_tmp = 0;
     if (have_tmp)
         unlink(tmp);
+    ml_temp_unregister(tmp);
     return st;
 }
