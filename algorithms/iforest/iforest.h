@@ -20,7 +20,18 @@
  *
  * The struct is transparent (structure-of-arrays nodes) so the HDF5 writer
  * can serialise it.  A fitted forest is immutable; scoring is thread-safe.
- * The forest is identical for a given seed whatever the number of threads. */
+ * The forest is identical for a given seed whatever the number of threads:
+ * tree t draws from ml_rng stream (seed, t) only.
+ *
+ * Missing values: NaN and +-inf are both "missing" (a non-finite sensor value
+ * carries no position to compare).  With IFOREST_MISSING_FAIL fitting and
+ * scoring fail with ML_EDOM naming the row and feature; with
+ * IFOREST_MISSING_DIVIDE see enum iforest_missing.
+ *
+ * A forest built by hand or loaded from a file: allocate it with
+ * iforest_alloc, fill the arrays, then call iforest_prepare, which checks
+ * every index and value and builds the scoring layout (`packed`).  Scoring a
+ * forest without `packed` still works but builds that layout for each call. */
 #ifndef ML_IFOREST_H
 #define ML_IFOREST_H
 
@@ -29,16 +40,22 @@
 
 #include "ml_status.h"
 
+struct iforest_packed;
+
 enum iforest_missing {          /* stored in model files: append only */
     IFOREST_MISSING_FAIL = 0,   /* a NaN in a feature is an error */
     IFOREST_MISSING_DIVIDE = 1  /* send the row down both branches, weighted by the
-                                   training fractions (isotree's "divide") */
+                                   training fractions (isotree's "divide").  At fit a
+                                   training row missing the split feature goes left
+                                   with probability (left rows)/(rows with a value) */
 };
 
+#define IFOREST_DEPTH_MAX 64    /* cap on max_depth and on any tree's depth */
+
 struct iforest_options {
-    int n_trees;                /* default 100 */
-    size_t sample_size;         /* default 256, capped at n */
-    int max_depth;              /* 0 = ceil(log2(sample_size)) */
+    int n_trees;                /* default 100; 1 ... 1000000 */
+    size_t sample_size;         /* default 256, capped at n; >= 2 */
+    int max_depth;              /* 0 = ceil(log2(sample_size)); else 1 ... IFOREST_DEPTH_MAX */
     int extension_level;        /* 0 = classic axis-parallel cuts; <= d - 1 */
     enum iforest_missing missing;
     double contamination;       /* <= 0: "auto" (threshold s = 0.5); else in (0, 0.5] */
@@ -52,8 +69,11 @@ void iforest_options_default(struct iforest_options *o);
  * [tree_start[t], tree_start[t + 1]).  Node 0 of a tree is its root.
  * Internal node: left/right child indices (relative to the tree start),
  * feature (classic) or the hyperplane (normal vector in `coef`, offset
- * `split`), split value.  External node: left = -1; size = training rows
- * that reached it (for c(size)). */
+ * `split`), split value.  A row goes left when x[feature] <= split
+ * (hyperplane: sum_j coef_j x_j <= split, summed in increasing j over the
+ * non-zero coef_j).  External node: left = right = -1, feature = -1, a zero
+ * coef row; size = training rows that reached it (for c(size); may be 0
+ * under a hyperplane that missed every row). */
 struct iforest {
     int d;                      /* number of features */
     char **feature_names;       /* owned, d names */
@@ -63,7 +83,7 @@ struct iforest {
     int extension_level;
     enum iforest_missing missing;
     uint64_t seed;
-    double contamination;       /* as given (<= 0 for auto) */
+    double contamination;       /* as given, or 0 for auto */
     double threshold;           /* score s above which a row is anomalous */
     double offset;              /* scikit-learn offset_ = -threshold */
     size_t *tree_start;         /* owned, n_trees + 1 */
@@ -75,13 +95,39 @@ struct iforest {
                                    left (for missing = divide) */
     uint32_t *size;             /* owned, n_nodes: training rows at the node */
     double *coef;               /* owned, n_nodes * d hyperplane normals (extended only), or NULL */
-    double *fmin, *fmax;        /* owned, d: training range per feature (for the manifest) */
+    double *fmin, *fmax;        /* owned, d: training range per feature (for the manifest;
+                                   also the reference point of hyperplane explanations) */
+    struct iforest_packed *packed; /* owned, private scoring layout derived from the arrays
+                                   above by iforest_prepare; NULL = built per call.  Not
+                                   serialised */
 };
 
+/* Allocate an empty forest for d features, n_trees trees and n_nodes nodes in
+ * all: every array zeroed except left/right/feature = -1, feature_names an
+ * array of d NULLs (fill with malloc'd strings), coef allocated when
+ * extension_level > 0, threshold 0.5 and offset -0.5 (contamination auto).
+ * The caller fills the rest and calls iforest_prepare.  Freed by
+ * iforest_free.  Errors: ML_EINVAL, ML_ELIMIT (n_nodes > INT32_MAX), ML_ENOMEM. */
+enum ml_status iforest_alloc(struct iforest **out, int d, int n_trees, size_t n_nodes,
+                             int extension_level, struct ml_err *err);
+
+/* Check a forest filled by hand or by a loader and build its scoring layout
+ * (replacing any previous one).  Checks: d, n_trees, sample_size >= 2,
+ * tree_start increasing from 0 to n_nodes, each tree a proper binary tree
+ * rooted at its node 0 (children inside the tree, every node reached exactly
+ * once, depth <= IFOREST_DEPTH_MAX), size of each root = sample_size,
+ * features in [0, d), finite split/coef, frac_left in [0, 1].  Errors:
+ * ML_EINVAL naming tree and node, ML_ENOMEM.  Not thread-safe (it writes
+ * f->packed); call it before sharing the forest. */
+enum ml_status iforest_prepare(struct iforest *f, struct ml_err *err);
+
 /* Fit on x: n rows, d features, column-major (x[j * n + i]) like ml_table
- * columns; names[j] label the features (copied).  Errors: ML_EINVAL (bad
- * options, naming them), ML_EDOM (NaN with missing = fail: row and feature
- * named), ML_ENOMEM. */
+ * columns; names[j] label the features (copied; names may be NULL: "x1",
+ * "x2", ...).  With contamination > 0 every training row is scored once to
+ * set the threshold (numpy's linear percentile, as scikit-learn).  On success
+ * *out is a prepared forest the caller frees with iforest_free.  Errors:
+ * ML_EINVAL (bad options, naming them; n < 2), ML_EDOM (NaN or inf with
+ * missing = fail: row and feature named), ML_ENOMEM. */
 enum ml_status iforest_fit(const double *x, size_t n, int d, const char *const *names,
                            const struct iforest_options *o, struct iforest **out,
                            struct ml_err *err);
@@ -90,7 +136,11 @@ void iforest_free(struct iforest *f);
 
 /* Paper scores s in (0, 1) for m rows of x (column-major, stride n_stride
  * between columns, i.e. x[j * n_stride + i]); out[i] = s.  Streams: no
- * memory beyond the output.  Threads split the rows. */
+ * memory beyond the output (if f->packed is NULL, the scoring layout is built
+ * for the call).  Threads split the rows; the output does not depend on
+ * their number.  Errors: ML_EINVAL (threads < 1, n_stride < m), ML_EDOM
+ * (missing value with missing = fail, naming the lowest such row and its
+ * feature), ML_ENOMEM (thread start-up or an unprepared forest). */
 enum ml_status iforest_score(const struct iforest *f, const double *x, size_t m,
                              size_t n_stride, double *out, int threads, struct ml_err *err);
 
@@ -102,11 +152,19 @@ enum ml_status iforest_path_length(const struct iforest *f, const double *x, siz
 /* Per-feature attributions for m rows: attr[i * d + j] = how much feature
  * j's splits shortened row i's path, averaged over trees, such that
  * sum_j attr[i * d + j] = c(sample_size) - E[h(x_i)] (the row's deficit;
- * negative for rows deeper than average). */
+ * negative for rows deeper than average).  The split at node v (n_v training
+ * rows) sending the row to child u contributes c(n_v) - 1 - c(n_u); a
+ * hyperplane shares it among its non-zero coordinates in proportion to
+ * |coef_j (x_j - q_j)|, q the point of the hyperplane nearest the centre of
+ * the training box [fmin, fmax]; a divided (missing) split gives
+ * c(n_v) - 1 - w c(n_left) - (1 - w) c(n_right) to the missing feature(s) and
+ * weights both subtrees.  Errors as iforest_score. */
 enum ml_status iforest_explain(const struct iforest *f, const double *x, size_t m,
                                size_t n_stride, double *attr, struct ml_err *err);
 
-/* c(n) of the paper: average path length of an unsuccessful BST search. */
+/* c(n) of the paper: average path length of an unsuccessful BST search,
+ * 2H(n-1) - 2(n-1)/n; H exact (compensated sum) for n <= 1000, else the
+ * asymptotic series; c(n <= 1) = 0, c(2) = 1.  Thread-safe. */
 double iforest_c(double n);
 
 #endif
