@@ -9,7 +9,7 @@
 #include "fsutil.h"
 #include "source/source.h"
 
-static const char *const algorithm_choices[] = {"profile", "gam", NULL};
+static const char *const algorithm_choices[] = {"profile", "gam", "iforest", NULL};
 static const char *const gam_families[] = {"gaussian", "binomial", "poisson", "Gamma", NULL};
 static const char *const gam_links[] = {"identity", "logit", "log", "inverse", NULL};
 static const char *const gam_methods[] = {"REML", "GCV", "GCV.Cp", "fixed", NULL};
@@ -97,6 +97,8 @@ enum ml_status train_algo_run(const struct train_input *in, struct train_result 
         return algo_profile_run(in, r, err);
     if (strcmp(a->s, "gam") == 0)
         return algo_gam_run(in, r, err);
+    if (strcmp(a->s, "iforest") == 0)
+        return algo_iforest_run(in, r, err);
     ML_FAIL(err, ML_EINVAL, "hyperparameter \"algorithm\" = \"%s\": expected one of: %s", a->s,
             TRAIN_ALGORITHM_NAMES);
 }

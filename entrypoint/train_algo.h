@@ -19,7 +19,7 @@
 #include "ml_table.h"
 
 /* The algorithms this build can train, for the `algorithm` hyperparameter. */
-#define TRAIN_ALGORITHM_NAMES "profile, gam"
+#define TRAIN_ALGORITHM_NAMES "profile, gam, iforest"
 #define TRAIN_ALGORITHM_DEFAULT "profile"
 
 struct train_file {
@@ -91,5 +91,7 @@ enum ml_status algo_profile_run(const struct train_input *in, struct train_resul
                                 struct ml_err *err);
 enum ml_status algo_gam_run(const struct train_input *in, struct train_result *r,
                             struct ml_err *err);
+enum ml_status algo_iforest_run(const struct train_input *in, struct train_result *r,
+                                struct ml_err *err);
 
 #endif

@@ -3,8 +3,8 @@
 # would run the container, in an /opt/ml-shaped folder under demo/ (git-ignored),
 # then show where the artifacts are and a short summary.
 #
-# It trains every algorithm the binary offers: the data profile, and the GAM
-# for the plant's yield.  (The Isolation Forest joins when issue 4 lands.)
+# It trains every algorithm the binary offers: the data profile, the GAM for
+# the plant's yield and an Isolation Forest on the plant's inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PLANTFIT=${PLANTFIT:-build/plantfit}
@@ -39,6 +39,13 @@ t0=$(date +%s.%N)
 run_job profile '{"algorithm": "profile", "categorical": "line"}'
 YIELD_FORMULA='yield ~ factor(line) + s(reactor1_temp, by=line) + s(reactor2_temp) + s(feed_rate) + s(catalyst_rate) + s(air_flow) + s(feed_purity) + s(evaporator_temp) + s(reflux_ratio)'
 run_job gam-yield "{\"algorithm\": \"gam\", \"categorical\": \"line\", \"formula\": \"$YIELD_FORMULA\"}"
+INPUTS='["feed_rate", "catalyst_rate", "air_flow", "feed_purity", "reactor1_temp", "reactor1_pressure", "reactor2_temp", "reactor2_pressure", "coolant_temp", "evaporator_temp", "evaporator_pressure", "reflux_ratio"]'
+run_job iforest "{\"algorithm\": \"iforest\", \"categorical\": \"line\", \"label\": \"abnormal\", \"missing\": \"divide\", \"contamination\": \"0.03\", \"seed\": \"1\", \"features\": $INPUTS}"
+# Score the validation week with both models side by side.
+mkdir -p demo/both
+cp demo/gam-yield/opt/ml/model/gam.h5 demo/iforest/opt/ml/model/iforest.h5 demo/both/
+"$PLANTFIT" predict --model demo/both --input demo/iforest/opt/ml/input/data/validation/plant.csv \
+    --output demo/predictions.csv
 
 /usr/bin/python3 - demo/profile/opt/ml <<'PY'
 import json, sys
@@ -72,6 +79,22 @@ print("   EDF %.2f, deviance explained %.1f%%, REML %.4f, %d iterations (converg
 print("   RMSE train %.4f, validation %.4f; R2 train %.4f, validation %.4f (yield in %%)" % (
       x["train.rmse"], x["validation.rmse"], x["train.r2"], x["validation.r2"]))
 print("   model file: %s/model/gam.h5" % base)
+PY
+/usr/bin/python3 - demo/iforest/opt/ml demo/predictions.csv <<'PY'
+import csv, json, sys
+x = json.load(open(sys.argv[1] + "/output/data/metrics.json"))["metrics"]
+print("-- summary (Isolation Forest on 12 plant inputs, label 'abnormal' for metrics only):")
+print("   threshold %.4f; anomaly rate train %.2f%%, validation %.2f%%" % (
+      x["train.threshold"], 100 * x["train.anomaly_rate"], 100 * x["validation.anomaly_rate"]))
+print("   ROC AUC train %.3f, validation %.3f; PR AUC validation %.3f" % (
+      x["train.roc_auc"], x["validation.roc_auc"], x["validation.pr_auc"]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+flagged = [r for r in rows if r["is_anomaly"] == "1"]
+print("-- demo/predictions.csv: %d validation rows scored by both models, %d flagged; first flagged:" % (
+      len(rows), len(flagged)))
+for r in flagged[:3]:
+    print("   yield %.2f  score %.3f  top features %s" % (float(r["prediction"]) if r["prediction"] else float("nan"),
+          float(r["score"]), r["top_features"]))
 PY
 echo
 echo "demo finished in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s; artifacts under demo/"

@@ -355,6 +355,63 @@ if want gam_train; then
     end
 fi
 
+if want iforest_train; then
+    begin iforest_train
+    "$PY" - "$BASE/input/data/train/plant.csv" <<'PYEOF'
+import math, sys
+with open(sys.argv[1], "w") as f:
+    f.write("a,b,c,label\n")
+    for i in range(600):
+        a = math.sin(i * 0.37); b = math.cos(i * 0.11); c = (i * 7919 % 101) / 101.0
+        lab = 0
+        if i % 100 == 99:
+            a += 6.0; lab = 1
+        f.write("%.8g,%.8g,%.8g,%d\n" % (a, b, c, lab))
+PYEOF
+    echo '{"algorithm": "iforest", "label": "label", "seed": "7", "contamination": "0.02"}' \
+        > "$BASE/input/config/hyperparameters.json"
+    run_train
+    expect_ok
+    [ -f "$BASE/model/iforest.h5" ] || fail "no model/iforest.h5"
+    for k in train.anomaly_rate train.roc_auc train.pr_auc train.precision train.recall train.threshold; do
+        grep -qE "^#metric ${k//./\\.}=[-+0-9.eE]+;$" "$OUT" || fail "no metric line for $k"
+    done
+    auc=$(json "$BASE/output/data/metrics.json" 'd["metrics"]["train.roc_auc"]')
+    "$PY" -c "import sys; sys.exit(0 if float('$auc') > 0.9 else 1)" || fail "ROC AUC $auc on planted anomalies"
+    rate=$(json "$BASE/output/data/metrics.json" 'd["metrics"]["train.anomaly_rate"]')
+    "$PY" -c "import sys; sys.exit(0 if abs(float('$rate') - 0.02) < 0.01 else 1)" || fail "anomaly rate $rate for contamination 0.02"
+    # predict with the trained model: one row per input row, the columns in order
+    "$PLANTFIT" predict --model "$BASE/model" --input "$BASE/input/data/train/plant.csv" \
+        --output "$BASE/pred.csv" 2> "$BASE.pred.err" || fail "predict failed: $(cat "$BASE.pred.err")"
+    [ "$(head -1 "$BASE/pred.csv")" = "score,is_anomaly,top_features" ] || fail "predict header: $(head -1 "$BASE/pred.csv")"
+    [ "$(($(wc -l < "$BASE/pred.csv") - 1))" = 600 ] || fail "predict rows"
+    grep -q '^[0-9.e-]*,1,a:' "$BASE/pred.csv" || fail "anomalous rows should name feature a first"
+    # the same seed gives the same model file, byte for byte
+    cp "$BASE/model/iforest.h5" "$BASE.m1"
+    run_train
+    cmp -s "$BASE/model/iforest.h5" "$BASE.m1" || fail "iforest.h5 differs between identical runs"
+    end
+fi
+
+if want gam_predict; then
+    begin gam_predict
+    gam_csv "$BASE/input/data/train/plant.csv" 300
+    echo '{"algorithm": "gam", "formula": "y ~ s(x) + s(z) + factor(g)", "categorical": "g"}' \
+        > "$BASE/input/config/hyperparameters.json"
+    run_train
+    expect_ok
+    "$PLANTFIT" predict --model "$BASE/model" --input "$BASE/input/data/train/plant.csv" \
+        --output "$BASE/pred.csv" 2> "$BASE.pred.err" || fail "predict failed: $(cat "$BASE.pred.err")"
+    [ "$(head -1 "$BASE/pred.csv")" = "prediction" ] || fail "predict header"
+    [ "$(($(wc -l < "$BASE/pred.csv") - 1))" = 300 ] || fail "predict rows"
+    printf 'x,z,g\n0.5,0.5,C\n' > "$BASE/unseen.csv"
+    "$PLANTFIT" predict --model "$BASE/model" --input "$BASE/unseen.csv" --output "$BASE/p2.csv" \
+        2> "$BASE.p2.err" && fail "an unseen factor level must fail"
+    grep -q '"C"' "$BASE.p2.err" || fail "error should name the level: $(cat "$BASE.p2.err")"
+    [ ! -e "$BASE/p2.csv" ] || fail "partial predict output left behind"
+    end
+fi
+
 # ------------------------------------------------------------ bad input
 
 bad() { # bad NAME: begin a bad-input case
@@ -527,6 +584,27 @@ if want bad_gam_nested_terms; then
     bad gam_nested_terms
     echo '{"algorithm": "gam", "formula": "y ~ temp + s(temp) + s(flow)"}' > "$BASE/input/config/hyperparameters.json"
     run_train; expect_fail 'temp is nested in s\(temp\)'; end
+fi
+if want bad_iforest_categorical_feature; then
+    bad iforest_categorical_feature
+    echo '{"algorithm": "iforest", "categorical": "y", "features": "y,temp"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail '"features"' 'column "y" is categorical'; end
+fi
+if want bad_iforest_unknown_feature; then
+    bad iforest_unknown_feature
+    echo '{"algorithm": "iforest", "features": ["temp", "pressure"]}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail '"features"' 'pressure'; end
+fi
+if want bad_iforest_contamination; then
+    bad iforest_contamination
+    echo '{"algorithm": "iforest", "contamination": "0.7"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail '"contamination"' '0.7' '\(0, 0.5\]'; end
+fi
+if want bad_iforest_missing_value; then
+    bad iforest_missing_value
+    printf 'y,temp,flow\n1,2,3\n2,NA,4\n3,4,5\n' > "$BASE/input/data/train/plant.csv"
+    echo '{"algorithm": "iforest"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail 'row 2' 'temp' 'missing'; end
 fi
 if want bad_formula_without_gam; then
     bad formula_without_gam
