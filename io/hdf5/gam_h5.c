@@ -48,7 +48,7 @@
 
 #include <hdf5.h>
 
-#include "ml_temp.h"
+#include "h5util.h"
 
 #include "table_h5.h"
 
@@ -72,45 +72,6 @@ static const char model_kind[] = "gam";
 /* mgcv's names for the methods; index = enum gam_method (append only). */
 static const char *const method_names[] = {"REML", "GCV.Cp", "fixed"};
 #define NMETHODS (sizeof method_names / sizeof method_names[0])
-
-/* ---------------------------------------------------------------------------
- * HDF5 error printing: off during our calls, the caller's setting restored. */
-
-struct h5_quiet {
-    H5E_auto2_t fn;
-    void *data;
-};
-
-static void quiet_begin(struct h5_quiet *q)
-{
-    q->fn = NULL;
-    q->data = NULL;
-    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_end(const struct h5_quiet *q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q->fn, q->data);
-}
-
-static herr_t find_truncated_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    (void)n;
-    if (e->min_num == H5E_TRUNCATED)
-        *(int *)data = 1;
-    return 0;
-}
-
-/* 1 if the current error stack says the file is shorter than its superblock
- * claims; must run right after the failing call. */
-static int error_is_truncation(void)
-{
-    int found = 0;
-
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_truncated_cb, &found);
-    return found;
-}
 
 static int cmp_strp(const void *a, const void *b)
 {
@@ -911,51 +872,11 @@ static enum ml_status write_groups(struct wr *w, const struct gam_model *m, cons
     return st;
 }
 
-/* Create an empty file under a fresh name next to `path` with our own open()
- * (umask-based mode, precise errno); H5Fcreate then truncates it. */
-static enum ml_status make_temp(const char *path, char *tmp, size_t cap, struct ml_err *err)
-{
-    static atomic_uint seq;
-    unsigned tries;
-    int fd;
-
-    for (tries = 0; tries < 100; tries++) {
-        int len = snprintf(tmp, cap, "%s.tmp%ld-%u", path, (long)getpid(),
-                           atomic_fetch_add(&seq, 1u));
-        if (len < 0 || (size_t)len >= cap)
-            ML_FAIL(err, ML_EINVAL, "%s: path too long", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            close(fd);
-            return ML_OK;
-        }
-        if (errno != EEXIST)
-            ML_FAIL(err, ML_EIO, "%s: cannot create a file in its directory: %s", path,
-                    strerror(errno));
-    }
-    ML_FAIL(err, ML_EIO, "%s: cannot find a free temporary name", path);
-}
-
-static int sync_file(const char *name)
-{
-    int fd = open(name, O_RDONLY | O_CLOEXEC);
-    int rc;
-
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    /* Some file systems (FUSE, pipes) cannot sync; that is not a failure. */
-    if (rc != 0 && errno == EINVAL)
-        rc = 0;
-    close(fd);
-    return rc;
-}
-
 enum ml_status gam_h5_write(const char *path, const struct gam_model *m, struct ml_err *err)
 {
     struct chk c = {path, "cannot write an inconsistent model", ML_EINVAL, err};
     enum ml_status st;
-    struct h5_quiet q;
+    struct h5u_quiet q;
     struct wr w;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
     char tmp[4096];
@@ -965,9 +886,7 @@ enum ml_status gam_h5_write(const char *path, const struct gam_model *m, struct 
     st = check_model(&c, m);
     if (st)
         return st;
-    st = make_temp(path, tmp, sizeof tmp, err);
-    if (!st)
-        ml_temp_register(tmp); /* removed by a stop signal if still here */
+    st = h5u_temp_create(path, tmp, sizeof tmp, err);
     if (st)
         return st;
 
@@ -975,7 +894,7 @@ enum ml_status gam_h5_write(const char *path, const struct gam_model *m, struct 
     w.path = path;
     w.err = err;
     w.file = H5I_INVALID_HID;
-    quiet_begin(&q);
+    h5u_quiet_begin(&q);
     fcpl = H5Pcreate(H5P_FILE_CREATE);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     w.gcpl = H5Pcreate(H5P_GROUP_CREATE);
@@ -1021,17 +940,8 @@ cleanup:
         H5Pclose(fapl);
     if (fcpl >= 0)
         H5Pclose(fcpl);
-    quiet_end(&q);
-    if (!st && sync_file(tmp) != 0)
-        st = ml_fail(err, ML_EIO, __FILE__, __LINE__, "%s: cannot flush to disk: %s", path,
-                     strerror(errno));
-    if (!st && rename(tmp, path) != 0)
-        st = ml_fail(err, ML_EIO, __FILE__, __LINE__,
-                     "%s: cannot rename the finished file into place: %s", path, strerror(errno));
-    if (st)
-        unlink(tmp);
-    ml_temp_unregister(tmp);
-    return st;
+    h5u_quiet_end(&q);
+    return h5u_temp_finish(tmp, path, st, err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1946,7 +1856,7 @@ fail:
 enum ml_status gam_h5_read(const char *path, struct gam_model **out, struct ml_err *err)
 {
     enum ml_status st;
-    struct h5_quiet q;
+    struct h5u_quiet q;
     struct stat sb;
     struct rd r;
     hid_t fapl = H5I_INVALID_HID;
@@ -1980,7 +1890,7 @@ enum ml_status gam_h5_read(const char *path, struct gam_model **out, struct ml_e
     r.file_size = (uint64_t)sb.st_size;
     r.budget = r.file_size;
 
-    quiet_begin(&q);
+    h5u_quiet_begin(&q);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) {
         st = ml_fail(err, ML_EINTERNAL, __FILE__, __LINE__,
@@ -1994,7 +1904,7 @@ enum ml_status gam_h5_read(const char *path, struct gam_model **out, struct ml_e
 #endif
     r.file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (r.file < 0) {
-        if (error_is_truncation())
+        if (h5u_error_is_truncation())
             st = ml_fail(err, ML_EFORMAT, __FILE__, __LINE__,
                          "%s: truncated HDF5 file (%llu bytes, shorter than its header "
                          "declares)", path, (unsigned long long)r.file_size);
@@ -2013,6 +1923,6 @@ cleanup:
     }
     if (fapl >= 0)
         H5Pclose(fapl);
-    quiet_end(&q);
+    h5u_quiet_end(&q);
     return st;
 }

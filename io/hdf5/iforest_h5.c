@@ -52,7 +52,7 @@
 
 #include <hdf5.h>
 
-#include "ml_temp.h"
+#include "h5util.h"
 
 #include "table_h5.h"
 
@@ -116,45 +116,6 @@ static const char *num_name(enum num k)
     static const char *const names[] = {"int32", "uint32", "int64", "uint64", "float64"};
 
     return names[k];
-}
-
-/* ---------------------------------------------------------------------------
- * HDF5 error printing: off during our calls, the caller's setting restored. */
-
-struct quiet {
-    H5E_auto2_t fn;
-    void *data;
-};
-
-static void quiet_on(struct quiet *q)
-{
-    q->fn = NULL;
-    q->data = NULL;
-    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_off(const struct quiet *q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q->fn, q->data);
-}
-
-static herr_t truncation_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    (void)n;
-    if (e->min_num == H5E_TRUNCATED)
-        *(int *)data = 1;
-    return 0;
-}
-
-/* 1 if HDF5's error stack says the file is shorter than its superblock
- * declares; call right after the failing H5Fopen. */
-static int stack_says_truncated(void)
-{
-    int yes = 0;
-
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, truncation_cb, &yes);
-    return yes;
 }
 
 /* ---------------------------------------------------------------------------
@@ -602,52 +563,12 @@ static enum ml_status check_trees_for_write(const char *path, const struct ifore
     return ML_OK;
 }
 
-/* Create an empty file under a fresh name next to `path` (our own open(),
- * for a precise errno; H5Fcreate then truncates it). */
-static enum ml_status make_temp(const char *path, char *tmp, size_t cap, struct ml_err *err)
-{
-    static atomic_uint counter;
-    int attempt, fd;
-
-    for (attempt = 0; attempt < 100; attempt++) {
-        int len = snprintf(tmp, cap, "%s.tmp%ld-%u", path, (long)getpid(),
-                           atomic_fetch_add(&counter, 1u));
-
-        if (len < 0 || (size_t)len >= cap)
-            ML_FAIL(err, ML_EINVAL, "%s: path too long", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            close(fd);
-            return ML_OK;
-        }
-        if (errno != EEXIST)
-            ML_FAIL(err, ML_EIO, "%s: cannot create a file in its directory: %s", path,
-                    strerror(errno));
-    }
-    ML_FAIL(err, ML_EIO, "%s: cannot find a free temporary name", path);
-}
-
-/* fsync a finished file; 0 on success.  A file system that cannot sync
- * (EINVAL: FUSE, special files) is not an error. */
-static int flush_to_disk(const char *name)
-{
-    int fd = open(name, O_RDONLY | O_CLOEXEC), rc;
-
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    if (rc != 0 && errno == EINVAL)
-        rc = 0;
-    close(fd);
-    return rc;
-}
-
 enum ml_status iforest_h5_write(const char *path, const struct iforest *f, struct ml_err *err)
 {
     struct chk c = {path, "cannot write an inconsistent forest", ML_EINVAL, err};
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
     enum ml_status st;
-    struct quiet q;
+    struct h5u_quiet q;
     struct wr w;
     char tmp[4096];
 
@@ -657,16 +578,15 @@ enum ml_status iforest_h5_write(const char *path, const struct iforest *f, struc
     if (!st)
         st = check_trees_for_write(path, f, err);
     if (!st)
-        st = make_temp(path, tmp, sizeof tmp, err);
+        st = h5u_temp_create(path, tmp, sizeof tmp, err);
     if (st)
         return st;
-    ml_temp_register(tmp); /* a stop signal removes it while it is half-written */
 
     memset(&w, 0, sizeof w);
     w.path = path;
     w.err = err;
     w.file = H5I_INVALID_HID;
-    quiet_on(&q);
+    h5u_quiet_begin(&q);
     fcpl = H5Pcreate(H5P_FILE_CREATE);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     w.gcpl = H5Pcreate(H5P_GROUP_CREATE);
@@ -705,17 +625,8 @@ cleanup:
         H5Pclose(fapl);
     if (fcpl >= 0)
         H5Pclose(fcpl);
-    quiet_off(&q);
-    if (!st && flush_to_disk(tmp) != 0)
-        st = ml_fail(err, ML_EIO, __FILE__, __LINE__, "%s: cannot flush to disk: %s", path,
-                     strerror(errno));
-    if (!st && rename(tmp, path) != 0)
-        st = ml_fail(err, ML_EIO, __FILE__, __LINE__,
-                     "%s: cannot rename the finished file into place: %s", path, strerror(errno));
-    if (st)
-        unlink(tmp);
-    ml_temp_unregister(tmp);
-    return st;
+    h5u_quiet_end(&q);
+    return h5u_temp_finish(tmp, path, st, err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1275,7 +1186,7 @@ enum ml_status iforest_h5_read(const char *path, struct iforest **out, struct ml
 {
     hid_t fapl = H5I_INVALID_HID;
     enum ml_status st;
-    struct quiet q;
+    struct h5u_quiet q;
     struct stat sb;
     struct rd r;
     int fd;
@@ -1310,7 +1221,7 @@ enum ml_status iforest_h5_read(const char *path, struct iforest **out, struct ml
     r.file_size = (uint64_t)sb.st_size;
     r.budget = r.file_size;
 
-    quiet_on(&q);
+    h5u_quiet_begin(&q);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) {
         st = ml_fail(err, ML_EINTERNAL, __FILE__, __LINE__,
@@ -1324,7 +1235,7 @@ enum ml_status iforest_h5_read(const char *path, struct iforest **out, struct ml
 #endif
     r.file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (r.file < 0) {
-        if (stack_says_truncated())
+        if (h5u_error_is_truncation())
             st = ml_fail(err, ML_EFORMAT, __FILE__, __LINE__,
                          "%s: truncated HDF5 file (%llu bytes, shorter than its header "
                          "declares)", path, (unsigned long long)r.file_size);
@@ -1343,6 +1254,6 @@ cleanup:
     }
     if (fapl >= 0)
         H5Pclose(fapl);
-    quiet_off(&q);
+    h5u_quiet_end(&q);
     return st;
 }

@@ -36,7 +36,7 @@
 
 #include <hdf5.h>
 
-#include "ml_temp.h"
+#include "h5util.h"
 
 /* Caps on what a file may declare (each exceeded cap is ML_ELIMIT). */
 #define TABLE_H5_MAX_COLS 1000000u    /* columns in one table */
@@ -63,45 +63,6 @@
 #endif
 
 static const char h5_signature[8] = {'\211', 'H', 'D', 'F', '\r', '\n', '\032', '\n'};
-
-/* ---------------------------------------------------------------------------
- * HDF5 error printing: off during our calls, the caller's setting restored. */
-
-struct h5_quiet {
-    H5E_auto2_t fn;
-    void *data;
-};
-
-static void quiet_begin(struct h5_quiet *q)
-{
-    q->fn = NULL;
-    q->data = NULL;
-    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_end(const struct h5_quiet *q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q->fn, q->data);
-}
-
-static herr_t find_truncated_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    (void)n;
-    if (e->min_num == H5E_TRUNCATED)
-        *(int *)data = 1;
-    return 0;
-}
-
-/* 1 if the current error stack says the file is shorter than its superblock
- * claims.  Must run right after the failing call: every API call clears it. */
-static int error_is_truncation(void)
-{
-    int found = 0;
-
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_truncated_cb, &found);
-    return found;
-}
 
 /* Refuse to follow any external link: a table file must be self-contained,
  * and following one would open a file named by the input. */
@@ -1087,7 +1048,7 @@ enum ml_status table_h5_read(const char *path, size_t label_size, struct ml_tabl
                              struct ml_err *err)
 {
     enum ml_status st;
-    struct h5_quiet q;
+    struct h5u_quiet q;
     struct stat sb;
     struct rd r;
     hid_t fapl = H5I_INVALID_HID;
@@ -1125,7 +1086,7 @@ enum ml_status table_h5_read(const char *path, size_t label_size, struct ml_tabl
                    ? UINT64_MAX
                    : r.file_size * TABLE_H5_EXPANSION + TABLE_H5_SLACK;
 
-    quiet_begin(&q);
+    h5u_quiet_begin(&q);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     r.lapl = H5Pcreate(H5P_LINK_ACCESS);
     if (fapl < 0 || r.lapl < 0 || H5Pset_elink_cb(r.lapl, deny_elink_cb, NULL) < 0) {
@@ -1140,7 +1101,7 @@ enum ml_status table_h5_read(const char *path, size_t label_size, struct ml_tabl
 #endif
     r.file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (r.file < 0) {
-        if (error_is_truncation())
+        if (h5u_error_is_truncation())
             st = ml_fail(err, ML_EFORMAT, __FILE__, __LINE__,
                          "%s: truncated HDF5 file (%llu bytes, shorter than its header "
                          "declares)",
@@ -1171,7 +1132,7 @@ cleanup:
         H5Pclose(r.lapl);
     if (fapl >= 0)
         H5Pclose(fapl);
-    quiet_end(&q);
+    h5u_quiet_end(&q);
     return st;
 }
 
@@ -1299,48 +1260,10 @@ static enum ml_status check_table(const char *path, const struct ml_table *t, st
     return ML_OK;
 }
 
-/* Create an empty file under a fresh name next to `path`.  Our own open()
- * (rather than H5Fcreate's) gives the umask-based mode and a precise errno. */
-static enum ml_status make_temp(const char *path, char *tmp, size_t cap, struct ml_err *err)
-{
-    static atomic_uint seq;
-    unsigned tries;
-    int fd;
-
-    for (tries = 0; tries < 100; tries++) {
-        int len = snprintf(tmp, cap, "%s.tmp%ld-%u", path, (long)getpid(),
-                           atomic_fetch_add(&seq, 1u));
-        if (len < 0 || (size_t)len >= cap)
-            ML_FAIL(err, ML_EINVAL, "%s: path too long", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            close(fd);
-            return ML_OK;
-        }
-        if (errno != EEXIST)
-            ML_FAIL(err, ML_EIO, "%s: cannot create a file in its directory: %s", path,
-                    strerror(errno));
-    }
-    ML_FAIL(err, ML_EIO, "%s: cannot find a free temporary name", path);
-}
-
-/* Flush the finished file to disk before the rename makes it visible. */
-static int sync_file(const char *name)
-{
-    int fd = open(name, O_RDONLY | O_CLOEXEC);
-    int rc;
-
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 enum ml_status table_h5_write(const char *path, const struct ml_table *t, struct ml_err *err)
 {
     enum ml_status st;
-    struct h5_quiet q;
+    struct h5u_quiet q;
     struct wr w;
     hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID, gcpl = H5I_INVALID_HID;
     hid_t dcpl = H5I_INVALID_HID, group = H5I_INVALID_HID, space = H5I_INVALID_HID;
@@ -1349,25 +1272,21 @@ enum ml_status table_h5_write(const char *path, const struct ml_table *t, struct
     const char *fmt = "table";
     int32_t version = 1;
     char tmp[4096];
-    int have_tmp = 0;
     size_t j;
 
     st = check_table(path, t, err);
     if (st)
         return st;
-    st = make_temp(path, tmp, sizeof tmp, err);
-    if (!st)
-        ml_temp_register(tmp); /* removed by a stop signal if still here */
+    st = h5u_temp_create(path, tmp, sizeof tmp, err);
     if (st)
         return st;
-    have_tmp = 1;
 
     memset(&w, 0, sizeof w);
     w.path = path;
     w.err = err;
     w.file = H5I_INVALID_HID;
     w.str_type = H5I_INVALID_HID;
-    quiet_begin(&q);
+    h5u_quiet_begin(&q);
 
     fcpl = H5Pcreate(H5P_FILE_CREATE);
     fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -1444,17 +1363,6 @@ cleanup:
         H5Pclose(fapl);
     if (fcpl >= 0)
         H5Pclose(fcpl);
-    quiet_end(&q);
-    if (!st && sync_file(tmp) != 0)
-        st = ml_fail(err, ML_EIO, __FILE__, __LINE__, "%s: cannot flush to disk: %s", path,
-                     strerror(errno));
-    if (!st && rename(tmp, path) != 0)
-        st = ml_fail(err, ML_EIO, __FILE__, __LINE__, "%s: cannot rename the finished file "
-                     "into place: %s", path, strerror(errno));
-    else if (!st)
-        have_tmp = 0;
-    if (have_tmp)
-        unlink(tmp);
-    ml_temp_unregister(tmp);
-    return st;
+    h5u_quiet_end(&q);
+    return h5u_temp_finish(tmp, path, st, err);
 }
