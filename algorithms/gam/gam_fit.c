@@ -304,29 +304,48 @@ static void theta_to_rho(struct fitws *w, const double *theta, double *logphi)
         w->lambda[i] = exp(w->rho[i]);
 }
 
+/* M += lambda_j S_j, penalty j embedded at its block (M is p x p). */
+static void add_penalty(const struct fitws *w, int j, double *M)
+{
+    int p = w->p, off = w->poff[j], s = w->psize[j], a, c;
+    const double *S = w->S[j];
+
+    for (a = 0; a < s; a++)
+        for (c = 0; c < s; c++)
+            M[(size_t)(off + a) * p + off + c] += w->lambda[j] * S[a * s + c];
+}
+
+/* w->H = Cholesky factor of A + S_lambda; *logdetH = log|A + S_lambda|.
+ * `what` names the matrix in the error. */
+static enum ml_status factor_H(struct fitws *w, const double *A, double *logdetH,
+                               const char *what, struct ml_err *err)
+{
+    int p = w->p, j, a;
+
+    memcpy(w->H, A, (size_t)p * p * sizeof *w->H);
+    for (j = 0; j < w->M; j++)
+        add_penalty(w, j, w->H);
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, w->H, p) != 0)
+        ML_FAIL(err, ML_ESING, "%s is not positive definite", what);
+    *logdetH = 0.0;
+    for (a = 0; a < p; a++)
+        *logdetH += 2.0 * log(w->H[(size_t)a * p + a]);
+    return ML_OK;
+}
+
 /* Solve at lambda: H = A + S_lambda = L L', beta = H^-1 b.  Fills w->H (the
  * Cholesky factor), w->beta, and returns RSS and log|H|. */
 static enum ml_status solve_at(struct fitws *w, double *rss, double *logdetH,
                                struct ml_err *err)
 {
-    int p = w->p, j, a, c;
+    int p = w->p;
     double r;
+    enum ml_status st = factor_H(w, w->A, logdetH,
+                                 "X'WX + S_lambda (collinear terms, or a factor level with no "
+                                 "data?)", err);
 
-    memcpy(w->H, w->A, (size_t)p * p * sizeof *w->H);
-    for (j = 0; j < w->M; j++) {
-        int off = w->poff[j], s = w->psize[j];
-        const double *S = w->S[j];
-        for (a = 0; a < s; a++)
-            for (c = 0; c < s; c++)
-                w->H[(size_t)(off + a) * p + off + c] += w->lambda[j] * S[a * s + c];
-    }
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, w->H, p) != 0)
-        ML_FAIL(err, ML_ESING,
-                "X'WX + S_lambda is not positive definite (collinear terms, or a factor level "
-                "with no data?)");
-    *logdetH = 0.0;
-    for (a = 0; a < p; a++)
-        *logdetH += 2.0 * log(w->H[(size_t)a * p + a]);
+    if (st)
+        return st;
     memcpy(w->beta, w->b, (size_t)p * sizeof *w->beta);
     LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', p, 1, w->H, p, w->beta, 1);
     /* RSS = y'Wy - 2 beta'b + beta'A beta */
@@ -363,6 +382,94 @@ static double trace_HiA(const struct fitws *w)
     return s;
 }
 
+static double trace_SS(const struct fitws *w, int j, int k, struct ml_err *err, int *fail)
+{
+    int bb;
+    double tr = 0.0;
+
+    *fail = 0;
+    for (bb = 0; bb < w->nblocks; bb++) {
+        struct pen_block *pb = &w->blk[bb];
+        if (j >= pb->pen0 && j < pb->pen0 + pb->npen && k >= pb->pen0 &&
+            k < pb->pen0 + pb->npen && pb->r > 0) {
+            int r = pb->r;
+            double *X1 = malloc((size_t)r * r * sizeof *X1);
+            double *X2 = malloc((size_t)r * r * sizeof *X2);
+            if (!X1 || !X2) {
+                free(X1);
+                free(X2);
+                ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+                *fail = 1;
+                return 0.0;
+            }
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, r, r, 1.0, pb->P, r,
+                        pb->Shat[j - pb->pen0], r, 0.0, X1, r);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, r, r, 1.0, pb->P, r,
+                        pb->Shat[k - pb->pen0], r, 0.0, X2, r);
+            tr = trace_prod(X1, X2, r);
+            free(X1);
+            free(X2);
+        }
+    }
+    return tr;
+}
+
+/* S_j beta (into w->Sb) and beta' S_j beta (w->bSb) for every penalty;
+ * returns dev + beta' S_lambda beta, the penalised deviance D_p. */
+static double penalised_deviance(struct fitws *w, double dev)
+{
+    int p = w->p, j;
+
+    for (j = 0; j < w->M; j++) {
+        int off = w->poff[j], s = w->psize[j];
+        cblas_dsymv(CblasRowMajor, CblasUpper, s, 1.0, w->S[j], s, w->beta + off, 1, 0.0,
+                    w->Sb + (size_t)j * p, 1);
+        w->bSb[j] = cblas_ddot(s, w->beta + off, 1, w->Sb + (size_t)j * p, 1);
+        dev += w->lambda[j] * w->bSb[j];
+    }
+    return dev;
+}
+
+/* log|S_lambda|_+ over every penalty block (and each block's P for the
+ * derivatives). */
+static enum ml_status log_det_S(struct fitws *w, double *logdetS, struct ml_err *err)
+{
+    int i;
+
+    *logdetS = 0.0;
+    for (i = 0; i < w->nblocks; i++) {
+        double ld = 0.0;
+        enum ml_status st = block_logdet(&w->blk[i], w->lambda, &ld, err);
+        if (st)
+            return st;
+        *logdetS += ld;
+    }
+    return ML_OK;
+}
+
+/* Per penalty j, with w->Hi = H^-1: T_j = S_j Hi[block_j, :] (s x p),
+ * tr(Hi S_j), tr(S^+ S_j) and d beta / d rho_j = -lambda_j Hi S_j beta
+ * (implicit differentiation of the penalised fit). */
+static void penalty_derivatives(struct fitws *w, int j)
+{
+    int p = w->p, off = w->poff[j], s = w->psize[j], a, bb;
+    double t = 0.0;
+
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s, p, s, 1.0, w->S[j], s,
+                w->Hi + (size_t)off * p, p, 0.0, w->T + (size_t)j * p * p, p);
+    for (a = 0; a < s; a++)
+        t += w->T[(size_t)j * p * p + (size_t)a * p + off + a];
+    w->trHiS[j] = t;
+    w->trSpS[j] = 0.0;
+    for (bb = 0; bb < w->nblocks; bb++) {
+        struct pen_block *pb = &w->blk[bb];
+        if (j >= pb->pen0 && j < pb->pen0 + pb->npen && pb->r > 0)
+            w->trSpS[j] = trace_prod(pb->P, pb->Shat[j - pb->pen0], pb->r);
+    }
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, p, s, -w->lambda[j], w->Hi + off, p,
+                w->Sb + (size_t)j * p, 1, 0.0, w->db + (size_t)j * p, 1);
+}
+
 /* REML value and, if deriv, gradient and Hessian in theta. */
 static enum ml_status reml_eval(struct fitws *w, const double *theta, int deriv,
                                 struct eval *ev, struct ml_err *err)
@@ -376,21 +483,10 @@ static enum ml_status reml_eval(struct fitws *w, const double *theta, int deriv,
     st = solve_at(w, &rss, &logdetH, err);
     if (st)
         return st;
-    dp = rss;
-    for (j = 0; j < M; j++) {
-        int off = w->poff[j], s = w->psize[j];
-        cblas_dsymv(CblasRowMajor, CblasUpper, s, 1.0, w->S[j], s, w->beta + off, 1, 0.0,
-                    w->Sb + (size_t)j * p, 1);
-        bSb[j] = cblas_ddot(s, w->beta + off, 1, w->Sb + (size_t)j * p, 1);
-        dp += w->lambda[j] * bSb[j];
-    }
-    for (i = 0; i < w->nblocks; i++) {
-        double ld = 0.0;
-        st = block_logdet(&w->blk[i], w->lambda, &ld, err);
-        if (st)
-            return st;
-        logdetS += ld;
-    }
+    dp = penalised_deviance(w, rss);
+    st = log_det_S(w, &logdetS, err);
+    if (st)
+        return st;
     phi = exp(logphi);
     ev->phi = phi;
     ev->rss = rss;
@@ -405,25 +501,8 @@ static enum ml_status reml_eval(struct fitws *w, const double *theta, int deriv,
         return st;
     ev->tau = trace_HiA(w);
     ev->phi_tilde = rss / (w->n - ev->tau);
-    for (j = 0; j < M; j++) {
-        int off = w->poff[j], s = w->psize[j], bb;
-        double t = 0.0;
-        /* T_j = S_j Hi[block_j, :] (s x p), reused for the Hessian. */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s, p, s, 1.0, w->S[j], s,
-                    w->Hi + (size_t)off * p, p, 0.0, w->T + (size_t)j * p * p, p);
-        for (a = 0; a < s; a++)
-            t += w->T[(size_t)j * p * p + (size_t)a * p + off + a];
-        trHiS[j] = t;
-        trSpS[j] = 0.0;
-        for (bb = 0; bb < w->nblocks; bb++) {
-            struct pen_block *pb = &w->blk[bb];
-            if (j >= pb->pen0 && j < pb->pen0 + pb->npen && pb->r > 0)
-                trSpS[j] = trace_prod(pb->P, pb->Shat[j - pb->pen0], pb->r);
-        }
-        /* d beta / d rho_j = -lambda_j Hi S_j beta (implicit differentiation). */
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, p, s, -w->lambda[j], w->Hi + off, p,
-                    w->Sb + (size_t)j * p, 1, 0.0, w->db + (size_t)j * p, 1);
-    }
+    for (j = 0; j < M; j++)
+        penalty_derivatives(w, j);
     for (i = 0; i < w->nfree; i++) {
         j = w->free_idx[i];
         ev->g[i] = w->lambda[j] * bSb[j] / (2.0 * phi) + 0.5 * w->lambda[j] * trHiS[j] -
@@ -435,8 +514,8 @@ static enum ml_status reml_eval(struct fitws *w, const double *theta, int deriv,
     for (i = 0; i < w->nfree; i++) {
         j = w->free_idx[i];
         for (a = i; a < w->nfree; a++) {
-            double h, trHH = 0.0, trSS = 0.0, bSdb;
-            int c, d, offj = w->poff[j], sj = w->psize[j], bb;
+            double h, trHH = 0.0, trSS, bSdb;
+            int c, d, offj = w->poff[j], sj = w->psize[j], fail;
             k = w->free_idx[a];
             {
                 int offk = w->poff[k], sk = w->psize[k];
@@ -446,27 +525,9 @@ static enum ml_status reml_eval(struct fitws *w, const double *theta, int deriv,
                     for (d = 0; d < sk; d++)
                         trHH += Tj[(size_t)c * p + offk + d] * Tk[(size_t)d * p + offj + c];
             }
-            for (bb = 0; bb < w->nblocks; bb++) {
-                struct pen_block *pb = &w->blk[bb];
-                if (j >= pb->pen0 && j < pb->pen0 + pb->npen && k >= pb->pen0 &&
-                    k < pb->pen0 + pb->npen && pb->r > 0) {
-                    int r = pb->r;
-                    double *X1 = malloc((size_t)r * r * sizeof *X1);
-                    double *X2 = malloc((size_t)r * r * sizeof *X2);
-                    if (!X1 || !X2) {
-                        free(X1);
-                        free(X2);
-                        ML_FAIL(err, ML_ENOMEM, "out of memory");
-                    }
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, r, r, 1.0, pb->P,
-                                r, pb->Shat[j - pb->pen0], r, 0.0, X1, r);
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, r, r, 1.0, pb->P,
-                                r, pb->Shat[k - pb->pen0], r, 0.0, X2, r);
-                    trSS = trace_prod(X1, X2, r);
-                    free(X1);
-                    free(X2);
-                }
-            }
+            trSS = trace_SS(w, j, k, err, &fail);
+            if (fail)
+                return ML_ENOMEM;
             /* beta' S_j (d beta / d rho_k) */
             bSdb = cblas_ddot(sj, w->Sb + (size_t)j * p, 1, w->db + (size_t)k * p + offj, 1);
             h = (2.0 * w->lambda[j] * bSdb) / (2.0 * phi) -
@@ -1318,22 +1379,10 @@ static enum ml_status pirls(struct fitws *w, double phi, double *dev_out, double
     st = glm_cross(w, w->wn, NULL, w->A, NULL, err);
     if (st)
         return st;
-    {
-        /* H = A + S_lambda and its Cholesky factor, at the converged beta. */
-        int j, a, c;
-        memcpy(w->H, w->A, (size_t)p * p * sizeof *w->H);
-        for (j = 0; j < w->M; j++) {
-            int off = w->poff[j], s = w->psize[j];
-            for (a = 0; a < s; a++)
-                for (c = 0; c < s; c++)
-                    w->H[(size_t)(off + a) * p + off + c] += w->lambda[j] * w->S[j][a * s + c];
-        }
-        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, w->H, p) != 0)
-            ML_FAIL(err, ML_ESING, "the penalised Hessian is not positive definite at the fit");
-        *logdetH = 0.0;
-        for (a = 0; a < p; a++)
-            *logdetH += 2.0 * log(w->H[(size_t)a * p + a]);
-    }
+    /* H = A + S_lambda and its Cholesky factor, at the converged beta. */
+    st = factor_H(w, w->A, logdetH, "the penalised Hessian at the fit", err);
+    if (st)
+        return st;
     memcpy(w->beta, w->beta_cur, (size_t)p * sizeof *w->beta);
     *dev_out = dev;
     return ML_OK;
@@ -1364,37 +1413,6 @@ static double fletcher_scale(const struct fitws *w, double tau)
     return pearson / ((double)d->n - tau) / (1.0 + sbar);
 }
 
-static double trace_SS(const struct fitws *w, int j, int k, struct ml_err *err, int *fail)
-{
-    int bb;
-    double tr = 0.0;
-
-    *fail = 0;
-    for (bb = 0; bb < w->nblocks; bb++) {
-        struct pen_block *pb = &w->blk[bb];
-        if (j >= pb->pen0 && j < pb->pen0 + pb->npen && k >= pb->pen0 &&
-            k < pb->pen0 + pb->npen && pb->r > 0) {
-            int r = pb->r;
-            double *X1 = malloc((size_t)r * r * sizeof *X1);
-            double *X2 = malloc((size_t)r * r * sizeof *X2);
-            if (!X1 || !X2) {
-                free(X1);
-                free(X2);
-                ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
-                *fail = 1;
-                return 0.0;
-            }
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, r, r, 1.0, pb->P, r,
-                        pb->Shat[j - pb->pen0], r, 0.0, X1, r);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, r, r, 1.0, pb->P, r,
-                        pb->Shat[k - pb->pen0], r, 0.0, X2, r);
-            tr = trace_prod(X1, X2, r);
-            free(X1);
-            free(X2);
-        }
-    }
-    return tr;
-}
 
 /* Laplace-approximate REML for a non-Gaussian family (section 8.2) with
  * exact derivatives through PIRLS (section 10.3, Wood 2011 appendix). */
@@ -1413,21 +1431,10 @@ static enum ml_status glm_reml_eval(struct fitws *w, const double *theta, int de
     st = pirls(w, phi, &dev, &logdetH, err);
     if (st)
         return st;
-    dp = dev;
-    for (j = 0; j < M; j++) {
-        int off = w->poff[j], s = w->psize[j];
-        cblas_dsymv(CblasRowMajor, CblasUpper, s, 1.0, w->S[j], s, w->beta + off, 1, 0.0,
-                    w->Sb + (size_t)j * p, 1);
-        bSb[j] = cblas_ddot(s, w->beta + off, 1, w->Sb + (size_t)j * p, 1);
-        dp += w->lambda[j] * bSb[j];
-    }
-    for (i = 0; i < w->nblocks; i++) {
-        double ld = 0.0;
-        st = block_logdet(&w->blk[i], w->lambda, &ld, err);
-        if (st)
-            return st;
-        logdetS += ld;
-    }
+    dp = penalised_deviance(w, dev);
+    st = log_det_S(w, &logdetS, err);
+    if (st)
+        return st;
     glm_saturated(w, phi, &ls, &ls1, &ls2);
     ev->phi = phi;
     ev->rss = dev;
@@ -1451,21 +1458,8 @@ static enum ml_status glm_reml_eval(struct fitws *w, const double *theta, int de
     if (st)
         return st;
     for (j = 0; j < M; j++) {
-        int off = w->poff[j], s = w->psize[j];
-        double t = 0.0, tr = 0.0;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s, p, s, 1.0, w->S[j], s,
-                    w->Hi + (size_t)off * p, p, 0.0, w->T + (size_t)j * p * p, p);
-        for (a = 0; a < s; a++)
-            t += w->T[(size_t)j * p * p + (size_t)a * p + off + a];
-        trHiS[j] = t;
-        trSpS[j] = 0.0;
-        for (i = 0; i < w->nblocks; i++) {
-            struct pen_block *pb = &w->blk[i];
-            if (j >= pb->pen0 && j < pb->pen0 + pb->npen && pb->r > 0)
-                trSpS[j] = trace_prod(pb->P, pb->Shat[j - pb->pen0], pb->r);
-        }
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, p, s, -w->lambda[j], w->Hi + off, p,
-                    w->Sb + (size_t)j * p, 1, 0.0, w->db + (size_t)j * p, 1);
+        double tr = 0.0;
+        penalty_derivatives(w, j);
         st = gam_linear_predictor(w->m, d, w->db + (size_t)j * p, w->etaj + (size_t)j * n,
                                   w->o->threads, err);
         if (st)
@@ -1484,10 +1478,8 @@ static enum ml_status glm_reml_eval(struct fitws *w, const double *theta, int de
 
     /* Second derivatives: X' diag(w' eta_j') X per penalty, K_j = Hi H_j. */
     for (i = 0; i < w->nfree; i++) {
-        int off, s, c;
+        int c;
         j = w->free_idx[i];
-        off = w->poff[j];
-        s = w->psize[j];
         for (r = 0; r < n; r++)
             w->tmpn[r] = w->wp[r] * w->etaj[(size_t)j * n + r];
         st = glm_cross(w, w->tmpn, NULL, w->XVX + (size_t)j * p * p, NULL, err);
@@ -1499,9 +1491,7 @@ static enum ml_status glm_reml_eval(struct fitws *w, const double *theta, int de
             for (a = 0; a < p; a++)
                 for (c = 0; c < a; c++)
                     Hj[(size_t)a * p + c] = Hj[(size_t)c * p + a];
-            for (a = 0; a < s; a++)
-                for (c = 0; c < s; c++)
-                    Hj[(size_t)(off + a) * p + off + c] += w->lambda[j] * w->S[j][a * s + c];
+            add_penalty(w, j, Hj);
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Hj,
                         p, 0.0, w->K + (size_t)j * p * p, p);
         }
@@ -1612,10 +1602,7 @@ static enum ml_status glm_gcv_eval(struct fitws *w, const double *theta, int der
         double *HF = w->HF;
         memcpy(HF, Af, pp * sizeof *HF);
         for (j = 0; j < M; j++)
-            for (a = 0; a < w->psize[j]; a++)
-                for (c = 0; c < w->psize[j]; c++)
-                    HF[(size_t)(w->poff[j] + a) * p + w->poff[j] + c] +=
-                        w->lambda[j] * w->S[j][a * w->psize[j] + c];
+            add_penalty(w, j, HF);
         if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, HF, p) != 0 ||
             LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', p, HF, p) != 0)
             ML_FAIL(err, ML_ESING, "Fisher-weighted penalised Hessian is singular");
@@ -1693,9 +1680,7 @@ static enum ml_status glm_gcv_eval(struct fitws *w, const double *theta, int der
                 Hj[(size_t)a * p + c] = Hj[(size_t)c * p + a];
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Hj, p,
                     0.0, Lj, p);                                   /* L_j = Hi A_j */
-        for (a = 0; a < sz; a++)
-            for (c = 0; c < sz; c++)
-                Hj[(size_t)(off + a) * p + off + c] += w->lambda[j] * w->S[j][a * sz + c];
+        add_penalty(w, j, Hj);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p, p, p, 1.0, w->Hi, p, Hj, p,
                     0.0, Kj, p);                                   /* K_j = Hi H_j */
         {
@@ -2115,19 +2100,11 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
             w.tmpn[r] = d.w ? d.w[r] : 1.0;
         st = glm_cross(&w, w.tmpn, NULL, w.A, NULL, err);
         if (st == ML_OK) {
-            int a, c;
-            memcpy(w.H, w.A, (size_t)p * p * sizeof *w.H);
-            for (j = 0; j < w.M; j++)
-                for (a = 0; a < w.psize[j]; a++)
-                    for (c = 0; c < w.psize[j]; c++)
-                        w.H[(size_t)(w.poff[j] + a) * p + w.poff[j] + c] +=
-                            w.lambda[j] * w.S[j][a * w.psize[j] + c];
-            if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', p, w.H, p) != 0)
-                st = ml_fail(err, ML_ESING, __FILE__, __LINE__,
-                             "Fisher-weighted penalised Hessian not positive definite");
-            else
-                st = inverse_H(&w, err);
+            double logdet_unused;
+            st = factor_H(&w, w.A, &logdet_unused, "the Fisher-weighted penalised Hessian", err);
         }
+        if (st == ML_OK)
+            st = inverse_H(&w, err);
         if (st)
             goto done;
     }
