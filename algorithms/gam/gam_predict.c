@@ -152,6 +152,23 @@ static void rowbuf_free(struct rowbuf *b)
     free(b->iwork);
 }
 
+/* Column map and row buffers for one prediction call; on failure nothing
+ * is left allocated. */
+static enum ml_status predict_begin(const struct gam_model *m, const struct ml_table *t,
+                                    struct colmap *c, struct rowbuf *b, struct ml_err *err)
+{
+    enum ml_status st = colmap_init(m, t, c, err);
+
+    if (st)
+        return st;
+    if (!rowbuf_alloc(m, b)) {
+        rowbuf_free(b);
+        colmap_free(c);
+        ML_FAIL(err, ML_ENOMEM, "out of memory");
+    }
+    return ML_OK;
+}
+
 static double quad(const double *V, const double *x, int p, int lo, int hi, double *tmp)
 {
     int a, c;
@@ -179,14 +196,9 @@ enum ml_status gam_predict(const struct gam_model *m, const struct ml_table *t,
     size_t i;
     int k, p = m->p;
 
-    st = colmap_init(m, t, &c, err);
+    st = predict_begin(m, t, &c, &b, err);
     if (st)
         return st;
-    if (!rowbuf_alloc(m, &b)) {
-        rowbuf_free(&b);
-        colmap_free(&c);
-        ML_FAIL(err, ML_ENOMEM, "out of memory");
-    }
     /* Without standard errors a row is only x'beta: use the sparse
      * unconstrained row against beta_u = Zb beta (O(non-zeros) per row);
      * with them the dense constrained row is needed for x' Vp x. */
@@ -255,14 +267,9 @@ enum ml_status gam_predict_terms(const struct gam_model *m, const struct ml_tabl
     first = (m->nterms > 0 && m->terms[0].nvar == 0) ? 1 : 0; /* skip the intercept */
     nt = m->nterms - first;
     *nterms_out = nt;
-    st = colmap_init(m, t, &c, err);
+    st = predict_begin(m, t, &c, &b, err);
     if (st)
         return st;
-    if (!rowbuf_alloc(m, &b)) {
-        rowbuf_free(&b);
-        colmap_free(&c);
-        ML_FAIL(err, ML_ENOMEM, "out of memory");
-    }
     for (i = 0; i < t->nrow; i++) {
         int ok = row_point(m, t, &c, i, b.xv, err);
         if (ok < 0) {
@@ -303,14 +310,9 @@ enum ml_status gam_lpmatrix(const struct gam_model *m, const struct ml_table *t,
     size_t i;
     int k, p = m->p;
 
-    st = colmap_init(m, t, &c, err);
+    st = predict_begin(m, t, &c, &b, err);
     if (st)
         return st;
-    if (!rowbuf_alloc(m, &b)) {
-        rowbuf_free(&b);
-        colmap_free(&c);
-        ML_FAIL(err, ML_ENOMEM, "out of memory");
-    }
     for (i = 0; i < t->nrow; i++) {
         int ok = row_point(m, t, &c, i, b.xv, err);
         if (ok < 0) {
@@ -344,14 +346,9 @@ enum ml_status gam_derivative(const struct gam_model *m, const struct ml_table *
             vi = (long)i;
     if (vi < 0)
         ML_FAIL(err, ML_EINVAL, "the model has no numeric variable \"%s\"", var);
-    st = colmap_init(m, t, &c, err);
+    st = predict_begin(m, t, &c, &b, err);
     if (st)
         return st;
-    if (!rowbuf_alloc(m, &b)) {
-        rowbuf_free(&b);
-        colmap_free(&c);
-        ML_FAIL(err, ML_ENOMEM, "out of memory");
-    }
     for (i = 0; i < t->nrow; i++) {
         int ok = row_point(m, t, &c, i, b.xv, err);
         double dsum = 0.0;
