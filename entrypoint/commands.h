@@ -7,6 +7,8 @@
 int cmd_train(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_sample_data(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

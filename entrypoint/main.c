@@ -14,7 +14,9 @@ struct command {
 static const struct command commands[] = {
     {"train", cmd_train, "train a model following the SageMaker training contract"},
     {"convert", cmd_convert, "convert IN.csv OUT.h5 (or back) between CSV and HDF5"},
-    {"predict", cmd_predict, "predict with a GAM: --model DIR --input IN.csv --output OUT.csv"},
+    {"predict", cmd_predict, "score rows with every model in --model DIR (CSV or JSON Lines)"},
+    {"inspect", cmd_inspect, "summarise a model directory: --model DIR [--json]"},
+    {"compare", cmd_compare, "champion/challenger: --model NEW --baseline OLD --data FILE"},
     {"sample-data", cmd_sample_data, "write synthetic plant data: --rows N --seed S --out DIR"},
     {"version", cmd_version, "print the version and build commit"},
 };

@@ -41,11 +41,17 @@ stage() {
 
 stage build make -j"$JOBS" WERROR=1 all
 stage unit build/test_runner
-stage e2e env PLANTFIT=build/plantfit bash tests/e2e.sh
+# Every end-to-end file (tests/e2e*.sh but the shared e2e_lib.sh), plain and under ASan.
+E2E_FILES=$(ls tests/e2e*.sh | grep -v e2e_lib.sh)
+for f in $E2E_FILES; do
+    stage "$(basename "$f" .sh)" env PLANTFIT=build/plantfit bash "$f"
+done
 stage asan-build make -j"$JOBS" B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
     VARIANT_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" all
 stage asan-unit env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/test_runner
-stage asan-e2e env PLANTFIT=build-asan/plantfit bash tests/e2e.sh
+for f in $E2E_FILES; do
+    stage "asan-$(basename "$f" .sh)" env PLANTFIT=build-asan/plantfit bash "$f"
+done
 stage valgrind-unit valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
     build/test_runner
 stage fuzz-build make -j"$JOBS" fuzz
