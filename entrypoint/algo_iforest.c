@@ -109,7 +109,7 @@ static enum ml_status channel_metrics(const struct iforest *f, const struct ml_t
         return st;
     }
     for (i = 0; i < n; i++)
-        flagged += s[i] >= f->threshold;
+        flagged += iforest_is_anomaly(f, s[i]);
     snprintf(key, sizeof key, "%s.anomaly_rate", prefix);
     num(m, key, n ? (double)flagged / (double)n : NAN);
     st = profile_column(s, n, &pr, err);

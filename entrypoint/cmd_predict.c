@@ -12,7 +12,7 @@
  *                  reads back to the same double;
  *   score          (iforest.h5) the paper's anomaly score s in (0, 1)
  *                  (iforest_score), %.17g;
- *   is_anomaly     1 if score >= the forest's stored threshold, else 0;
+ *   is_anomaly     1 if score > the forest's stored threshold, else 0;
  *   top_features   for anomalous rows, the (up to) three features with the
  *                  largest positive attribution (iforest_explain) as
  *                  "name:value;name:value" (values %.4g, largest first);
@@ -99,7 +99,7 @@ static void usage(FILE *f)
             "  prediction     (GAM) the fitted mean on the response scale as %%.17g, or \"\"\n"
             "                 where a variable the model uses is missing\n"
             "  score          (forest) the anomaly score s in (0, 1) as %%.17g\n"
-            "  is_anomaly     (forest) 1 if score >= the forest's threshold, else 0\n"
+            "  is_anomaly     (forest) 1 if score > the forest's threshold, else 0\n"
             "  top_features   (forest) anomalous rows: the up to 3 features that shortened\n"
             "                 the row's paths most, as name:value;name:value\n"
             "\n"
@@ -756,7 +756,7 @@ static enum ml_status write_output(const char *path, const struct ml_table *t, c
         if (fit)
             bad = isnan(fit[i]) ? fputs("\"\"", fp) < 0 : fprintf(fp, "%.17g", fit[i]) < 0;
         if (f && !bad) {
-            int anomalous = score[i] >= f->threshold;
+            int anomalous = iforest_is_anomaly(f, score[i]);
 
             bad = fprintf(fp, "%s%.17g,%d,", fit ? "," : "", score[i], anomalous) < 0;
             if (anomalous && !bad) {

@@ -38,7 +38,7 @@ enum ml_status cls_metrics_compute(const double *score, const double *label, siz
         v[n].s = score[i];
         v[n].y = label[i] != 0.0;
         npos += (size_t)v[n].y;
-        if (score[i] >= threshold) {
+        if (score[i] > threshold) {
             flagged++;
             tp_flag += (size_t)v[n].y;
         }

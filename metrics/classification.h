@@ -14,9 +14,9 @@ struct cls_metrics {
     double roc_auc;        /* Mann-Whitney U / (n_pos n_neg), ties counted half */
     double pr_auc;         /* average precision: sum over positives of precision at their rank,
                               tied scores taken as one step (scikit-learn's definition) */
-    double precision;      /* at score >= threshold */
+    double precision;      /* flagging score > threshold (scikit-learn's IsolationForest rule) */
     double recall;
-    double flagged_rate;   /* share of rows with score >= threshold */
+    double flagged_rate;   /* share of rows with score > threshold */
 };
 
 /* Higher score = more anomalous.  NaN metrics when undefined (no positive or

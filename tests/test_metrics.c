@@ -39,6 +39,11 @@ TEST(metrics, auc_small_cases)
     CHECK(c.roc_auc == 0.5 && c.pr_auc == 0.5 && isnan(c.precision));
     CHECK_OK(cls_metrics_compute(s, tied, 4, 0.75, &c, &err), &err); /* labels 0.5 = positive */
     CHECK(isnan(c.roc_auc));
+    /* A score equal to the threshold is not flagged (scikit-learn flags
+     * decision_function < 0, i.e. s strictly above the threshold). */
+    s[1] = 0.75;
+    CHECK_OK(cls_metrics_compute(s, yperfect, 4, 0.75, &c, &err), &err);
+    CHECK(c.flagged_rate == 0.25 && c.precision == 1.0 && c.recall == 0.5);
 }
 
 TEST(metrics, auc_matches_sklearn)

@@ -84,7 +84,7 @@ struct iforest {
     enum iforest_missing missing;
     uint64_t seed;
     double contamination;       /* as given, or 0 for auto */
-    double threshold;           /* score s above which a row is anomalous */
+    double threshold;           /* a row is anomalous when its score s > threshold */
     double offset;              /* scikit-learn offset_ = -threshold */
     size_t *tree_start;         /* owned, n_trees + 1 */
     size_t n_nodes;
@@ -166,5 +166,20 @@ enum ml_status iforest_explain(const struct iforest *f, const double *x, size_t 
  * 2H(n-1) - 2(n-1)/n; H exact (compensated sum) for n <= 1000, else the
  * asymptotic series; c(n <= 1) = 0, c(2) = 1.  Thread-safe. */
 double iforest_c(double n);
+
+/* The anomaly rule, scikit-learn's: predict() is -1 where decision_function
+ * = score_samples - offset_ = -s + threshold < 0, i.e. strictly s > threshold
+ * (a score equal to the threshold is an inlier). */
+static inline int iforest_is_anomaly(const struct iforest *f, double s)
+{
+    return s > f->threshold;
+}
+
+/* scikit-learn's decision_function: positive for inliers, negative for
+ * anomalies (score_samples - offset_). */
+static inline double iforest_decision(const struct iforest *f, double s)
+{
+    return -s - f->offset;
+}
 
 #endif
