@@ -343,3 +343,34 @@ TEST(bspline, errors)
     CHECK(strstr(err.msg, "m2 = 4") && strstr(err.msg, "k = 4"), "%s", err.msg);
     CHECK(bspl_penalty(4, -1, S, &err) == ML_EINVAL);
 }
+
+/* bspl_eval_many is the data passes' batch form of bspl_eval: it must give
+ * the same bits, inside the range, on knots, at the ends and outside. */
+TEST(bspline, eval_many_is_bit_identical_to_eval)
+{
+    size_t s;
+
+    for (s = 0; s < NSET; s++) {
+        struct bspl_basis b;
+        struct ml_err err;
+        double x[300], vm[300 * BSPL_MAX_ORDER], v1[BSPL_MAX_ORDER];
+        int fm[300], f1, i, bad = 0;
+
+        CHECK_OK(bspl_init(&b, settings[s][0], settings[s][1], -2.0, 3.0, &err), &err);
+        for (i = 0; i < 300; i++)
+            x[i] = i < 20 ? b.knots[i % (b.k + b.m1 + 2)] /* exactly on knots */
+                          : -3.0 + 7.0 * (double)(i - 20) / 279.0;
+        x[0] = b.ll;
+        x[1] = b.ul;
+        bspl_eval_many(&b, x, 300, vm, fm);
+        for (i = 0; i < 300; i++) {
+            bspl_eval(&b, x[i], v1, &f1);
+            if (f1 != fm[i] || memcmp(v1, vm + (size_t)i * (size_t)b.order,
+                                      (size_t)b.order * sizeof *v1) != 0)
+                bad++;
+        }
+        CHECK(bad == 0, "k=%d m1=%d: %d of 300 points differ", settings[s][0], settings[s][1],
+              bad);
+        bspl_free(&b);
+    }
+}

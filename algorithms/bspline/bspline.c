@@ -283,19 +283,63 @@ void bspl_eval(const struct bspl_basis *b, double x, double *vals, int *first)
             i--;
         while (i < hi && x >= t[i + 1])
             i++;
-        u = (x - t[i]) / (t[i + 1] - t[i]);
+        /* u by the reciprocal spacing and /6 as *(1/6): multiplications,
+         * not divisions, on the hot path (bspl_eval_many repeats exactly
+         * these operations). */
+        u = (x - t[i]) * b->inv_h;
         u2 = u * u;
         u3 = u2 * u;
         om = 1.0 - u;
-        vals[0] = om * om * om / 6.0;
-        vals[1] = (3.0 * u3 - 6.0 * u2 + 4.0) / 6.0;
-        vals[2] = (-3.0 * u3 + 3.0 * u2 + 3.0 * u + 1.0) / 6.0;
-        vals[3] = u3 / 6.0;
+        vals[0] = om * om * om * (1.0 / 6.0);
+        vals[1] = (3.0 * u3 - 6.0 * u2 + 4.0) * (1.0 / 6.0);
+        vals[2] = (-3.0 * u3 + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0);
+        vals[3] = u3 * (1.0 / 6.0);
     } else {
         i = find_interval(b, x);
         eval_on_interval(b, i, x, 0, vals);
     }
     *first = i - b->order + 1;
+}
+
+void bspl_eval_many(const struct bspl_basis *b, const double *x, size_t n, double *vals,
+                    int *first)
+{
+    size_t r;
+
+    if (b->uniform && b->order == 4) {
+        /* The fast path of bspl_eval, same operations in the same order. */
+        const double *t = b->knots;
+        int lo = b->m1 + 1, hi = b->k - 1;
+        for (r = 0; r < n; r++) {
+            double xr = x[r], u, u2, u3, om, *v = vals + 4 * r;
+            int i;
+            if (xr < b->ll || xr > b->ul) {
+                bspl_eval(b, xr, v, &first[r]);
+                continue;
+            }
+            i = (int)((xr - t[0]) * b->inv_h);
+            if (i < lo)
+                i = lo;
+            if (i > hi)
+                i = hi;
+            while (i > lo && xr < t[i])
+                i--;
+            while (i < hi && xr >= t[i + 1])
+                i++;
+            u = (xr - t[i]) * b->inv_h;
+            u2 = u * u;
+            u3 = u2 * u;
+            om = 1.0 - u;
+            v[0] = om * om * om * (1.0 / 6.0);
+            v[1] = (3.0 * u3 - 6.0 * u2 + 4.0) * (1.0 / 6.0);
+            v[2] = (-3.0 * u3 + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0);
+            v[3] = u3 * (1.0 / 6.0);
+            first[r] = i - 3;
+        }
+    } else {
+        for (r = 0; r < n; r++)
+            bspl_eval(b, x[r], vals + (size_t)b->order * r, &first[r]);
+    }
 }
 
 void bspl_eval_deriv(const struct bspl_basis *b, double x, double *vals, int *first)

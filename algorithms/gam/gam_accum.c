@@ -10,6 +10,7 @@
  * n only; each chunk is summed into its own buffer and the buffers are added
  * in chunk order, so the result is bit-identical whatever the thread count.
  * (Fixed-order summation; threads only change who computes which chunk.) */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,9 @@ static size_t nchunks_for(size_t n)
     return c < 1 ? 1 : c > CHUNKS_MAX ? CHUNKS_MAX : c;
 }
 
-enum pass_kind { PASS_XWX, PASS_ETA, PASS_QUAD };
+#define BLOCK_ROWS 256
+
+enum pass_kind { PASS_XWX, PASS_ETA, PASS_QUAD, PASS_STATS };
 
 struct pass {
     enum pass_kind kind;
@@ -38,95 +41,302 @@ struct pass {
     int pu, maxnnz;
     size_t nchunks;
     double **bufA, **bufb;      /* XWX: per-chunk partial sums */
+    /* Smooth statistics (gam_finish_pass): for each pending smooth j,
+     * stat_term[j] is the first term using it (-1 when none is pending),
+     * and per chunk c its column sums at scol[c] + soff[j] and its largest
+     * absolute row sum at sbn[c][j]. */
+    int stats;
+    int *stat_term, *soff;
+    double **scol, **sbn;
     size_t next;                /* next chunk to take (under lock) */
     pthread_mutex_t lock;
     int failed;
 };
 
-static void point(const struct gam_model *m, const struct gam_data *d, size_t i, double *xv)
-{
-    size_t v;
+/* One term's share of the rows of a block: every row gets L values for the
+ * columns first[r] .. first[r] + L - 1 (unconstrained layout), or none when
+ * the term is absent from the row (a by= smooth of another level, the
+ * reference level of a factor).  Rows are built a term (a column of the
+ * data) at a time, so the B-spline evaluation is one tight loop per block
+ * instead of a call per row and term. */
+struct tslot {
+    int L, off;
+    int *first;                 /* BLOCK_ROWS */
+    unsigned char *on;          /* BLOCK_ROWS */
+    double *v;                  /* BLOCK_ROWS * L, row-major */
+};
 
-    for (v = 0; v < m->nvars; v++)
-        xv[v] = d->x[v][i];
+struct blockws {
+    size_t nt;
+    struct tslot *ts;
+    double *tev;                /* te() scratch: maxnnz values */
+    int *tei;                   /* and indices */
+};
+
+static void blockws_free(struct blockws *b)
+{
+    size_t t;
+
+    if (b->ts)
+        for (t = 0; t < b->nt; t++) {
+            free(b->ts[t].first);
+            free(b->ts[t].on);
+            free(b->ts[t].v);
+        }
+    free(b->ts);
+    free(b->tev);
+    free(b->tei);
+    memset(b, 0, sizeof *b);
 }
 
-static void run_chunk(struct pass *ps, size_t c, double *vals, int *idx, double *xv)
+static int blockws_init(struct blockws *b, const struct gam_model *m, int maxnnz)
 {
-    const struct gam_model *m = ps->m;
-    const struct gam_data *d = ps->d;
-    size_t lo = d->n * c / ps->nchunks, hi = d->n * (c + 1) / ps->nchunks, i;
-    int pu = ps->pu, a, b, nnz;
+    size_t t;
+    int off = 0;
 
-    for (i = lo; i < hi; i++) {
-        point(m, d, i, xv);
-        nnz = gam_row_sparse(m, xv, vals, idx);
-        switch (ps->kind) {
-        case PASS_XWX: {
-            /* The row's non-zeros come in contiguous runs (an s() term's
-             * `order` B-splines, a te() block, single parametric columns):
-             * update X'WX block by block, each inner loop a contiguous
-             * stretch of one row of A, which the compiler vectorises. */
-            double *A = ps->bufA[c], *bv = ps->bufb ? ps->bufb[c] : NULL;
-            double w = ps->wt ? ps->wt[i] : 1.0;
-            int seg0[512], seglen[512], nseg = 0, sa, sb, q;
-            for (a = 0; a < nnz; a++) {
-                if (nseg > 0 && nseg < 512 && idx[a] == idx[a - 1] + 1 &&
-                    a - seg0[nseg - 1] == seglen[nseg - 1]) {
-                    seglen[nseg - 1]++;
-                } else if (nseg < 512) {
-                    seg0[nseg] = a;
-                    seglen[nseg] = 1;
-                    nseg++;
-                } else {
-                    seglen[nseg - 1]++; /* cannot happen: rows have < 512 runs */
+    memset(b, 0, sizeof *b);
+    b->nt = m->nterms;
+    b->ts = calloc(m->nterms ? m->nterms : 1, sizeof *b->ts);
+    b->tev = malloc((size_t)(maxnnz > 0 ? maxnnz : 1) * sizeof *b->tev);
+    b->tei = malloc((size_t)(maxnnz > 0 ? maxnnz : 1) * sizeof *b->tei);
+    if (!b->ts || !b->tev || !b->tei)
+        return -1;
+    for (t = 0; t < m->nterms; t++) {
+        const struct gam_term *tm = &m->terms[t];
+        struct tslot *sl = &b->ts[t];
+        sl->L = tm->smooth >= 0 ? m->smooths[tm->smooth].nnz : 1;
+        sl->off = off;
+        off += tm->smooth >= 0 ? m->smooths[tm->smooth].p_u : tm->ncol;
+        sl->first = malloc(BLOCK_ROWS * sizeof *sl->first);
+        sl->on = malloc(BLOCK_ROWS);
+        sl->v = malloc((size_t)BLOCK_ROWS * (size_t)sl->L * sizeof *sl->v);
+        if (!sl->first || !sl->on || !sl->v)
+            return -1;
+    }
+    return 0;
+}
+
+/* Rows lo .. lo + cnt - 1 of the data into the term slots; the values are
+ * exactly those gam_row_sparse gives, in the same column order. */
+static void fill_block(const struct gam_model *m, const struct gam_data *d, size_t lo,
+                       size_t cnt, struct blockws *b)
+{
+    size_t t, r;
+    int a;
+
+    for (t = 0; t < m->nterms; t++) {
+        const struct gam_term *tm = &m->terms[t];
+        struct tslot *sl = &b->ts[t];
+
+        if (tm->smooth >= 0) {
+            const struct gam_smooth *sm = &m->smooths[tm->smooth];
+            if (sm->kind == GAM_SMOOTH_TE) {
+                double sx[GAM_MAX_MARGINS];
+                for (r = 0; r < cnt; r++) {
+                    for (a = 0; a < tm->nvar; a++)
+                        sx[a] = d->x[tm->var[a]][lo + r];
+                    gam_smooth_row(sm, sx, b->tev, b->tei);
+                    /* te rows are dense: indices 0 .. p_u - 1 in order */
+                    memcpy(sl->v + r * (size_t)sl->L, b->tev, (size_t)sl->L * sizeof *sl->v);
+                    sl->first[r] = sl->off;
                 }
+            } else {
+                bspl_eval_many(&sm->margin[0], d->x[tm->var[0]] + lo, cnt, sl->v, sl->first);
+                for (r = 0; r < cnt; r++)
+                    sl->first[r] += sl->off;
             }
-            for (sa = 0; sa < nseg; sa++) {
-                const double *va = vals + seg0[sa];
-                int la = seglen[sa], ca = idx[seg0[sa]];
-                for (q = 0; q < la; q++) {
-                    double wa = w * va[q];
-                    double *Arow = A + (size_t)(ca + q) * pu;
-                    if (bv)
-                        bv[ca + q] += wa * ps->z[i];
-                    for (sb = sa; sb < nseg; sb++) {
-                        const double *vb = vals + seg0[sb];
-                        double *dst = Arow + idx[seg0[sb]];
-                        int lb = seglen[sb], r;
-                        if (lb == 4) { /* cubic s(): the common case, unrolled */
-                            dst[0] += wa * vb[0];
-                            dst[1] += wa * vb[1];
-                            dst[2] += wa * vb[2];
-                            dst[3] += wa * vb[3];
-                        } else {
-                            for (r = 0; r < lb; r++)
-                                dst[r] += wa * vb[r];
-                        }
+            if (tm->by_var < 0) {
+                memset(sl->on, 1, cnt);
+            } else {
+                const double *g = d->x[tm->by_var] + lo;
+                for (r = 0; r < cnt; r++)
+                    sl->on[r] = (int)g[r] == tm->by_level;
+            }
+        } else if (tm->kind == GAM_TERM_FACTOR) {
+            const double *g = d->x[tm->var[0]] + lo;
+            for (r = 0; r < cnt; r++) {
+                int lev = (int)g[r];
+                sl->on[r] = lev >= tm->first_level;
+                sl->first[r] = sl->off + lev - tm->first_level;
+                sl->v[r] = 1.0;
+            }
+        } else {
+            for (r = 0; r < cnt; r++) {
+                sl->on[r] = 1;
+                sl->first[r] = sl->off;
+                sl->v[r] = tm->nvar == 0 ? 1.0 : d->x[tm->var[0]][lo + r];
+            }
+        }
+    }
+}
+
+/* X'WX and X'Wz contributions of one block of rows, term pair by term
+ * pair: for the pair (s, t), A[fa + q][fb + c] += (w va[q]) vb[c] for every
+ * row of the block in turn.  Going pair-major keeps the A sub-block one pair
+ * touches (k_s x k_t, 3 KB for two k = 20 smooths) in L1 while the block's
+ * rows stream past; row-major order visited the whole P_u x P_u matrix (L2)
+ * for every row.  Every element of A belongs to one pair and receives its
+ * additions in row order, so the sums are bit for bit those of a
+ * row-at-a-time loop.  Built for AVX2 and for the x86-64 baseline: neither
+ * uses FMA, so products and sums round alike and results do not depend on
+ * the CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define PF_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PF_CLONES
+#endif
+
+/* Four doubles as one value (GCC/Clang vector extension): one AVX register,
+ * or two SSE2 ones in the baseline build; loaded and stored with memcpy, so
+ * no alignment is assumed. */
+typedef double v4d __attribute__((vector_size(32)));
+
+PF_CLONES
+static void xwx_block(const struct blockws *b, size_t cnt, const double *w, const double *z,
+                      double *A, double *bv, int pu)
+{
+    size_t r, s, t, nt = b->nt;
+    int q, c;
+
+    for (s = 0; s < nt; s++) {
+        const struct tslot *sa = &b->ts[s];
+        int la = sa->L;
+        if (bv)
+            for (r = 0; r < cnt; r++) {
+                const double *va = sa->v + r * (size_t)la;
+                double wr = w ? w[r] : 1.0;
+                if (!sa->on[r])
+                    continue;
+                for (q = 0; q < la; q++)
+                    bv[sa->first[r] + q] += (wr * va[q]) * z[r];
+            }
+        for (t = s; t < nt; t++) {
+            const struct tslot *sb = &b->ts[t];
+            int lb = sb->L;
+            if (la == 4 && lb == 4) { /* two cubic s() terms: the common case */
+                for (r = 0; r < cnt; r++) {
+                    const double *va = sa->v + 4 * r, *vb = sb->v + 4 * r;
+                    double wr = w ? w[r] : 1.0;
+                    double *dst = A + (size_t)sa->first[r] * pu + sb->first[r];
+                    v4d b4, d4;
+                    if (!(sa->on[r] & sb->on[r]))
+                        continue;
+                    memcpy(&b4, vb, sizeof b4);
+                    for (q = 0; q < 4; q++, dst += pu) {
+                        double wa = wr * va[q];
+                        memcpy(&d4, dst, sizeof d4);
+                        d4 += wa * b4;
+                        memcpy(dst, &d4, sizeof d4);
+                    }
+                }
+            } else {
+                for (r = 0; r < cnt; r++) {
+                    const double *va = sa->v + r * (size_t)la, *vb = sb->v + r * (size_t)lb;
+                    double wr = w ? w[r] : 1.0;
+                    double *dst = A + (size_t)sa->first[r] * pu + sb->first[r];
+                    if (!(sa->on[r] & sb->on[r]))
+                        continue;
+                    for (q = 0; q < la; q++, dst += pu) {
+                        double wa = wr * va[q];
+                        for (c = 0; c < lb; c++)
+                            dst[c] += wa * vb[c];
                     }
                 }
             }
-            break;
         }
-        case PASS_ETA: {
-            double s = 0.0;
-            for (a = 0; a < nnz; a++)
-                s += vals[a] * ps->beta_u[idx[a]];
-            ps->out[i] = s;
-            break;
-        }
-        case PASS_QUAD: {
-            double s = 0.0;
-            for (a = 0; a < nnz; a++) {
-                const double *Mrow = ps->M_u + (size_t)idx[a] * pu;
-                double t = 0.0;
-                for (b = 0; b < nnz; b++)
-                    t += Mrow[idx[b]] * vals[b];
-                s += vals[a] * t;
+    }
+}
+
+/* Column sums and largest absolute row sum of each pending smooth's basis
+ * over the block, from the first term that uses it.  All rows count, also
+ * those a by= term leaves out: the constraint and the penalty scale belong to
+ * the smooth over the whole data, as gam_smooth_ps_init computes them.  The
+ * row sum runs in column order (as LAPACK dlange('I')). */
+static void stats_block(struct pass *ps, size_t c, const struct blockws *b, size_t cnt)
+{
+    size_t j, r;
+    int a;
+
+    for (j = 0; j < ps->m->nsmooths; j++) {
+        const struct tslot *sl;
+        double *cs, bn;
+        if (ps->stat_term[j] < 0)
+            continue;
+        sl = &b->ts[ps->stat_term[j]];
+        cs = ps->scol[c] + ps->soff[j] - sl->off;
+        bn = ps->sbn[c][j];
+        for (r = 0; r < cnt; r++) {
+            const double *v = sl->v + r * (size_t)sl->L;
+            double rs = 0.0;
+            for (a = 0; a < sl->L; a++) {
+                rs += fabs(v[a]);
+                cs[sl->first[r] + a] += v[a];
             }
-            ps->out[i] = s;
-            break;
+            if (rs > bn)
+                bn = rs;
         }
+        ps->sbn[c][j] = bn;
+    }
+}
+
+static void run_chunk(struct pass *ps, size_t c, struct blockws *b, double *vals, int *idx)
+{
+    const struct gam_model *m = ps->m;
+    const struct gam_data *d = ps->d;
+    size_t lo = d->n * c / ps->nchunks, hi = d->n * (c + 1) / ps->nchunks, i0, r, t;
+    int pu = ps->pu, a, bb;
+
+    for (i0 = lo; i0 < hi; i0 += BLOCK_ROWS) {
+        size_t cnt = hi - i0 < BLOCK_ROWS ? hi - i0 : BLOCK_ROWS;
+        fill_block(m, d, i0, cnt, b);
+        if (ps->stats)
+            stats_block(ps, c, b, cnt);
+        switch (ps->kind) {
+        case PASS_STATS:
+            break;
+        case PASS_XWX:
+            xwx_block(b, cnt, ps->wt ? ps->wt + i0 : NULL, ps->z ? ps->z + i0 : NULL,
+                     ps->bufA[c], ps->bufb ? ps->bufb[c] : NULL, pu);
+            break;
+        case PASS_ETA:
+            for (r = 0; r < cnt; r++) {
+                double s = 0.0;
+                for (t = 0; t < b->nt; t++) {
+                    const struct tslot *sl = &b->ts[t];
+                    const double *v = sl->v + r * (size_t)sl->L, *bt;
+                    if (!sl->on[r])
+                        continue;
+                    bt = ps->beta_u + sl->first[r];
+                    for (a = 0; a < sl->L; a++)
+                        s += v[a] * bt[a];
+                }
+                ps->out[i0 + r] = s;
+            }
+            break;
+        case PASS_QUAD:
+            for (r = 0; r < cnt; r++) {
+                double s = 0.0;
+                int nnz = 0;
+                for (t = 0; t < b->nt; t++) {
+                    const struct tslot *sl = &b->ts[t];
+                    if (!sl->on[r])
+                        continue;
+                    for (a = 0; a < sl->L; a++) {
+                        vals[nnz] = sl->v[r * (size_t)sl->L + (size_t)a];
+                        idx[nnz++] = sl->first[r] + a;
+                    }
+                }
+                for (a = 0; a < nnz; a++) {
+                    const double *Mrow = ps->M_u + (size_t)idx[a] * pu;
+                    double tq = 0.0;
+                    for (bb = 0; bb < nnz; bb++)
+                        tq += Mrow[idx[bb]] * vals[bb];
+                    s += vals[a] * tq;
+                }
+                ps->out[i0 + r] = s;
+            }
+            break;
         }
     }
 }
@@ -136,9 +346,10 @@ static void *worker(void *arg)
     struct pass *ps = arg;
     double *vals = malloc((size_t)ps->maxnnz * sizeof *vals);
     int *idx = malloc((size_t)ps->maxnnz * sizeof *idx);
-    double *xv = malloc((ps->m->nvars ? ps->m->nvars : 1) * sizeof *xv);
+    struct blockws b;
+    int ok = blockws_init(&b, ps->m, ps->maxnnz) == 0;
 
-    if (!vals || !idx || !xv) {
+    if (!vals || !idx || !ok) {
         pthread_mutex_lock(&ps->lock);
         ps->failed = 1;
         pthread_mutex_unlock(&ps->lock);
@@ -150,12 +361,12 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&ps->lock);
             if (c >= ps->nchunks)
                 break;
-            run_chunk(ps, c, vals, idx, xv);
+            run_chunk(ps, c, &b, vals, idx);
         }
     }
+    blockws_free(&b);
     free(vals);
     free(idx);
-    free(xv);
     return NULL;
 }
 
@@ -189,42 +400,81 @@ static enum ml_status run_pass(struct pass *ps, int threads, struct ml_err *err)
     return ML_OK;
 }
 
-enum ml_status gam_accumulate(const struct gam_model *m, const struct gam_data *d,
-                              const double *wt, const double *z, double *Au, double *bu,
-                              int threads, struct ml_err *err)
+static void free_bufs(double **buf, size_t n)
+{
+    size_t c;
+
+    if (buf)
+        for (c = 0; c < n; c++)
+            free(buf[c]);
+    free(buf);
+}
+
+/* The XWX (Au != NULL) and/or smooth-statistics (stats) pass. */
+static enum ml_status xwx_pass(struct gam_model *m, const struct gam_data *d, const double *wt,
+                               const double *z, double *Au, double *bu, int stats, int threads,
+                               struct ml_err *err)
 {
     struct pass ps;
-    int pu = gam_pu(m);
-    size_t c, k, psq = (size_t)pu * (size_t)pu;
-    enum ml_status st;
+    int pu = gam_pu(m), ncs = 0;
+    size_t c, k, j, psq = (size_t)pu * (size_t)pu, nsm = m->nsmooths ? m->nsmooths : 1;
+    enum ml_status st = ML_OK;
 
     memset(&ps, 0, sizeof ps);
-    ps.kind = PASS_XWX;
+    ps.kind = Au ? PASS_XWX : PASS_STATS;
     ps.m = m;
     ps.d = d;
     ps.wt = wt;
     ps.z = z;
+    ps.stats = stats;
     ps.nchunks = nchunks_for(d->n);
-    ps.bufA = calloc(ps.nchunks, sizeof *ps.bufA);
-    ps.bufb = z ? calloc(ps.nchunks, sizeof *ps.bufb) : NULL;
-    if (!ps.bufA || (z && !ps.bufb)) {
-        free(ps.bufA);
-        free(ps.bufb);
-        ML_FAIL(err, ML_ENOMEM, "out of memory");
+    if (Au) {
+        ps.bufA = calloc(ps.nchunks, sizeof *ps.bufA);
+        ps.bufb = z ? calloc(ps.nchunks, sizeof *ps.bufb) : NULL;
+        if (!ps.bufA || (z && !ps.bufb))
+            st = ML_ENOMEM;
+        for (c = 0; c < ps.nchunks && st == ML_OK; c++) {
+            ps.bufA[c] = calloc(psq, sizeof(double));
+            if (z)
+                ps.bufb[c] = calloc((size_t)pu, sizeof(double));
+            if (!ps.bufA[c] || (z && !ps.bufb[c]))
+                st = ML_ENOMEM;
+        }
     }
-    st = ML_OK;
-    for (c = 0; c < ps.nchunks && st == ML_OK; c++) {
-        ps.bufA[c] = calloc(psq, sizeof(double));
-        if (z)
-            ps.bufb[c] = calloc((size_t)pu, sizeof(double));
-        if (!ps.bufA[c] || (z && !ps.bufb[c]))
-            st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__,
-                         "out of memory for %zu partial %d x %d cross-products", ps.nchunks, pu,
-                         pu);
+    if (stats && st == ML_OK) {
+        ps.stat_term = malloc(nsm * sizeof *ps.stat_term);
+        ps.soff = malloc(nsm * sizeof *ps.soff);
+        ps.scol = calloc(ps.nchunks, sizeof *ps.scol);
+        ps.sbn = calloc(ps.nchunks, sizeof *ps.sbn);
+        if (!ps.stat_term || !ps.soff || !ps.scol || !ps.sbn) {
+            st = ML_ENOMEM;
+        } else {
+            for (j = 0; j < m->nsmooths; j++) {
+                ps.stat_term[j] = -1;
+                ps.soff[j] = ncs;
+                if (m->smooths[j].u == NULL) {
+                    for (k = 0; k < m->nterms && ps.stat_term[j] < 0; k++)
+                        if (m->terms[k].smooth == (int)j)
+                            ps.stat_term[j] = (int)k;
+                    ncs += m->smooths[j].p_u;
+                }
+            }
+            for (c = 0; c < ps.nchunks && st == ML_OK; c++) {
+                ps.scol[c] = calloc((size_t)(ncs ? ncs : 1), sizeof(double));
+                ps.sbn[c] = calloc(nsm, sizeof(double));
+                if (!ps.scol[c] || !ps.sbn[c])
+                    st = ML_ENOMEM;
+            }
+        }
     }
+    if (st)
+        st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__,
+                     "out of memory for %zu partial %d x %d cross-products", ps.nchunks, pu, pu);
     if (st == ML_OK)
         st = run_pass(&ps, threads, err);
-    if (st == ML_OK) {
+    if (st == ML_OK && Au) {
+        /* Partial sums added in chunk order: the same result for any
+         * number of threads. */
         memset(Au, 0, psq * sizeof *Au);
         if (bu)
             memset(bu, 0, (size_t)pu * sizeof *bu);
@@ -236,14 +486,58 @@ enum ml_status gam_accumulate(const struct gam_model *m, const struct gam_data *
                     bu[k] += ps.bufb[c][k];
         }
     }
-    for (c = 0; c < ps.nchunks; c++) {
-        free(ps.bufA[c]);
-        if (ps.bufb)
-            free(ps.bufb[c]);
+    if (st == ML_OK && stats) {
+        for (j = 0; j < m->nsmooths && st == ML_OK; j++) {
+            struct gam_smooth *sm = &m->smooths[j];
+            double *cs, bn = 0.0;
+            if (ps.stat_term[j] < 0)
+                continue;
+            cs = calloc((size_t)sm->p_u, sizeof *cs);
+            if (!cs) {
+                st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+                break;
+            }
+            for (c = 0; c < ps.nchunks; c++) {
+                for (k = 0; k < (size_t)sm->p_u; k++)
+                    cs[k] += ps.scol[c][ps.soff[j] + (int)k];
+                if (ps.sbn[c][j] > bn)
+                    bn = ps.sbn[c][j];
+            }
+            st = gam_smooth_finish(sm, cs, bn, d->n, err);
+            free(cs);
+            if (st)
+                ml_err_prefix(err, "formula term %s: ", m->terms[ps.stat_term[j]].label);
+        }
     }
-    free(ps.bufA);
-    free(ps.bufb);
+    free_bufs(ps.bufA, ps.bufA ? ps.nchunks : 0);
+    free_bufs(ps.bufb, ps.bufb ? ps.nchunks : 0);
+    free_bufs(ps.scol, ps.scol ? ps.nchunks : 0);
+    free_bufs(ps.sbn, ps.sbn ? ps.nchunks : 0);
+    free(ps.stat_term);
+    free(ps.soff);
     return st;
+}
+
+enum ml_status gam_accumulate(const struct gam_model *m, const struct gam_data *d,
+                              const double *wt, const double *z, double *Au, double *bu,
+                              int threads, struct ml_err *err)
+{
+    /* Without stats the pass only reads the model. */
+    return xwx_pass((struct gam_model *)m, d, wt, z, Au, bu, 0, threads, err);
+}
+
+enum ml_status gam_finish_pass(struct gam_model *m, const struct gam_data *d, const double *wt,
+                               const double *z, double *Au, double *bu, int threads,
+                               struct ml_err *err)
+{
+    size_t j;
+
+    for (j = 0; j < m->nsmooths; j++)
+        if (m->smooths[j].u == NULL)
+            break;
+    if (j == m->nsmooths)
+        return Au ? xwx_pass(m, d, wt, z, Au, bu, 0, threads, err) : ML_OK;
+    return xwx_pass(m, d, wt, z, Au, bu, 1, threads, err);
 }
 
 /* beta_u = Zb beta: constrained coefficients to the unconstrained layout. */

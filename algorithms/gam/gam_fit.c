@@ -1996,6 +1996,13 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
         st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
         goto done;
     }
+    /* The first data pass completes the s() smooths (gam_setup leaves
+     * their constraint and penalty scale to it); for a Gaussian fit it is
+     * also the only pass building X'X and X'y (W = prior weights = 1 here). */
+    st = gam_finish_pass(m, &d, d.w, gauss ? d.y : NULL, gauss ? Au : NULL, gauss ? bu : NULL,
+                         o->threads, err);
+    if (st)
+        goto done;
     st = ws_init(&w, m, o, &f, err);
     if (st)
         goto done;
@@ -2006,10 +2013,6 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
     ybar /= (double)d.n;
 
     if (gauss) {
-        /* One pass: X'WX and X'Wy (W = prior weights = 1 here). */
-        st = gam_accumulate(m, &d, d.w, d.y, Au, bu, o->threads, err);
-        if (st)
-            goto done;
         gam_constrain_matrix(m, Au, w.A);
         gam_constrain_vector(m, bu, w.b);
         w.yy = 0.0;
@@ -2156,14 +2159,19 @@ enum ml_status gam_fit(const struct ml_table *t, const char *formula,
             for (r = 0; r < d.n; r++)
                 o->fitted_out[d.rows[r]] = gam_linkinv(m->link, eta[r]);
         }
+        /* Residual variance in two passes (mean, then squared deviations)
+         * rather than Welford's update, which divides once per row. */
         for (r = 0; r < d.n; r++) {
             double pw = d.w ? d.w[r] : 1.0, mu = gam_linkinv(m->link, eta[r]);
-            double e = d.y[r] - mu, dl = e - rmean;
             dev += gam_dev_resid(m->family, d.y[r], mu, pw);
             null_dev += gam_dev_resid(m->family, d.y[r], ywm, pw);
-            rmean += dl / (double)(r + 1);
-            rvar += dl * (e - rmean);
+            rmean += d.y[r] - mu;
             yvar += (d.y[r] - ybar) * (d.y[r] - ybar);
+        }
+        rmean /= (double)d.n;
+        for (r = 0; r < d.n; r++) {
+            double e = d.y[r] - gam_linkinv(m->link, eta[r]) - rmean;
+            rvar += e * e;
         }
         m->deviance = dev;
         m->null_deviance = null_dev;

@@ -38,7 +38,9 @@ void gam_constrain_vector(const struct gam_model *m, const double *vu, double *v
 /* The fitting data after NA removal: one array per model variable. */
 struct gam_data {
     size_t n;
-    double **x;          /* nvars arrays of n values (factor: level index), owned */
+    const double **x;    /* nvars arrays of n values (factor: level index) */
+    unsigned char *x_owned; /* nvars flags: 1 if x[v] is ours to free, 0 if it is the
+                               table's own column (numeric, no row dropped) */
     double *y;           /* n, owned */
     double *w;           /* prior weights n, owned, or NULL (all 1) */
     size_t *rows;        /* n, owned: the table row of each fitting row */
@@ -54,6 +56,17 @@ void gam_data_free(struct gam_data *d, size_t nvars);
 enum ml_status gam_accumulate(const struct gam_model *m, const struct gam_data *d,
                               const double *wt, const double *z, double *Au, double *bu,
                               int threads, struct ml_err *err);
+
+/* Complete the smooths gam_setup left pending (sm->u == NULL: s() terms,
+ * whose constraint and penalty scale need the column means and ||B||_inf of
+ * the basis over the data) from one data pass.  With Au != NULL the same
+ * pass accumulates X'WX and X'Wz exactly as gam_accumulate (a Gaussian fit's
+ * single pass); with Au == NULL it only gathers the statistics.  The
+ * statistics are summed per row block in block order, so they too are the
+ * same for any number of threads. */
+enum ml_status gam_finish_pass(struct gam_model *m, const struct gam_data *d, const double *wt,
+                               const double *z, double *Au, double *bu, int threads,
+                               struct ml_err *err);
 
 /* eta = X beta for every data row (constrained beta); threaded. */
 enum ml_status gam_linear_predictor(const struct gam_model *m, const struct gam_data *d,

@@ -105,6 +105,7 @@ static enum ml_status factor_levels(struct gam_model *m, struct gam_data *d, siz
 {
     struct gam_var *gv = &m->vars[v];
     size_t i, n = d->n, l;
+    double *xf = (double *)d->x[v]; /* allocated (owned) by the caller for factors */
 
     if (c->type == ML_COL_CATEGORICAL) {
         size_t *used = calloc(c->nlevels ? c->nlevels : 1, sizeof *used);
@@ -148,7 +149,7 @@ static enum ml_status factor_levels(struct gam_model *m, struct gam_data *d, siz
             }
         }
         for (i = 0; i < n; i++)
-            d->x[v][i] = (double)rank[(size_t)c->v[rows[i]]];
+            xf[i] = (double)rank[(size_t)c->v[rows[i]]];
         free(used);
         free(rank);
         free(ls);
@@ -195,7 +196,7 @@ static enum ml_status factor_levels(struct gam_model *m, struct gam_data *d, siz
                 else
                     hi = mid;
             }
-            d->x[v][i] = (double)lo;
+            xf[i] = (double)lo;
         }
         free(u);
     }
@@ -392,8 +393,9 @@ enum ml_status gam_setup(const struct ml_table *t, const struct gam_formula *f,
     /* Fitting data. */
     d->n = n;
     d->x = calloc(m->nvars ? m->nvars : 1, sizeof *d->x);
+    d->x_owned = calloc(m->nvars ? m->nvars : 1, 1);
     d->y = malloc(n * sizeof *d->y);
-    if (!d->x || !d->y) {
+    if (!d->x || !d->x_owned || !d->y) {
         st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory for %zu rows", n);
         goto done;
     }
@@ -414,34 +416,50 @@ enum ml_status gam_setup(const struct ml_table *t, const struct gam_formula *f,
         const struct ml_column *c = &t->col[vcol[v]];
         struct gam_var *gv = &m->vars[v];
 
-        d->x[v] = malloc(n * sizeof *d->x[v]);
-        if (!d->x[v]) {
-            st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory for %zu rows", n);
-            goto done;
+        /* A numeric column with every row kept is used in place: a copy
+         * would cost a pass and n doubles per variable for nothing. */
+        if (!gv->is_factor && n == t->nrow) {
+            d->x[v] = c->v;
+        } else {
+            double *xc = malloc(n * sizeof *xc);
+            if (!xc) {
+                st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory for %zu rows",
+                             n);
+                goto done;
+            }
+            d->x[v] = xc;
+            d->x_owned[v] = 1;
+            if (!gv->is_factor)
+                for (i = 0; i < n; i++)
+                    xc[i] = c->v[rows[i]];
         }
         if (gv->is_factor) {
             st = factor_levels(m, d, v, c, rows, err);
             if (st)
                 goto done;
         } else {
-            double mean = 0.0, m2 = 0.0;
-            gv->min = INFINITY;
-            gv->max = -INFINITY;
+            /* Two passes (sum, then squared deviations from the mean):
+             * as accurate as Welford's update without its division per
+             * value. */
+            const double *xv = d->x[v];
+            double sum = 0.0, m2 = 0.0, mean, lo = INFINITY, hi = -INFINITY;
             for (i = 0; i < n; i++) {
-                double x = c->v[rows[i]], dl;
+                double x = xv[i];
                 if (!isfinite(x)) {
                     st = ml_fail(err, ML_EDOM, __FILE__, __LINE__,
                                  "column \"%s\" has the non-finite value %g at data row %zu",
                                  gv->name, x, rows[i] + 1);
                     goto done;
                 }
-                d->x[v][i] = x;
-                gv->min = fmin(gv->min, x);
-                gv->max = fmax(gv->max, x);
-                dl = x - mean;
-                mean += dl / (double)(i + 1);
-                m2 += dl * (x - mean);
+                sum += x;
+                lo = x < lo ? x : lo;
+                hi = x > hi ? x : hi;
             }
+            mean = sum / (double)n;
+            for (i = 0; i < n; i++)
+                m2 += (xv[i] - mean) * (xv[i] - mean);
+            gv->min = lo;
+            gv->max = hi;
             gv->mean = mean;
             gv->sd = n > 1 ? sqrt(m2 / (double)(n - 1)) : 0.0;
         }
@@ -536,7 +554,10 @@ enum ml_status gam_setup(const struct ml_table *t, const struct gam_formula *f,
             }
             sm = &m->smooths[m->nsmooths];
             if (ts->kind == GAM_TERM_S)
-                st = gam_smooth_ps_init(sm, xs[0], n, ts->k[0], ts->m1[0], ts->m2[0], err);
+                /* The data pass that completes it (column means, ||B||_inf)
+                 * is the fit's first pass: gam_finish_pass. */
+                st = gam_smooth_ps_init_range(sm, m->vars[vi[0]].min, m->vars[vi[0]].max,
+                                              ts->k[0], ts->m1[0], ts->m2[0], err);
             else
                 st = gam_smooth_te_init(sm, ts->nvar, xs, n, ts->k, ts->m1, ts->m2, err);
             if (st) {
@@ -610,10 +631,12 @@ void gam_data_free(struct gam_data *d, size_t nvars)
 {
     size_t v;
 
-    if (d->x)
+    if (d->x && d->x_owned)
         for (v = 0; v < nvars; v++)
-            free(d->x[v]);
+            if (d->x_owned[v])
+                free((void *)d->x[v]);
     free(d->x);
+    free(d->x_owned);
     free(d->y);
     free(d->w);
     free(d->rows);

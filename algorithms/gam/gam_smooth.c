@@ -101,56 +101,61 @@ static enum ml_status reflect_penalty(const double *A, int pu, const double *u, 
     return ML_OK;
 }
 
-/* The part shared by s() and te(), once margins (and Ginv) and the
- * unconstrained penalties S_u[0..npen-1] (raw, symmetric) are in place:
- * one pass over the data rows gives ||B||_inf (section 2.2) and the column
- * means C (3.1); then S_u /= c, u from C (3.2), S = Z'S_uZ. */
-static enum ml_status finish_smooth(struct gam_smooth *sm, const double *const *x, size_t n,
-                                    struct ml_err *err)
+/* One pass over the data rows: the column sums of the unconstrained basis
+ * (for the means C of section 3.1) and ||B||_inf, its largest absolute row
+ * sum (section 2.2), summed in column order like LAPACK dlange('I') behind
+ * R's norm(X, "I"). */
+static enum ml_status smooth_stats(const struct gam_smooth *sm, const double *const *x,
+                                   size_t n, double *colsum, double *bnorm, struct ml_err *err)
 {
-    enum ml_status st = ML_OK;
-    double *vals = NULL, *colsum = NULL, bnorm = 0.0, cnorm = 0.0;
-    int *idx = NULL;
-    int pu = sm->p_u, a, j;
+    double *vals = malloc((size_t)sm->nnz * sizeof *vals);
+    int *idx = malloc((size_t)sm->nnz * sizeof *idx);
     size_t i;
+    int a, j;
 
-    vals = malloc((size_t)sm->nnz * sizeof *vals);
-    idx = malloc((size_t)sm->nnz * sizeof *idx);
-    colsum = calloc((size_t)pu, sizeof *colsum);
-    sm->u = malloc((size_t)pu * sizeof *sm->u);
-    if (!vals || !idx || !colsum || !sm->u) {
-        st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__,
-                     "smooth: cannot allocate row buffers for %d columns", pu);
-        goto cleanup;
+    if (!vals || !idx) {
+        free(vals);
+        free(idx);
+        ML_FAIL(err, ML_ENOMEM, "smooth: cannot allocate row buffers for %d columns", sm->p_u);
     }
+    *bnorm = 0.0;
     for (i = 0; i < n; i++) {
         double xv[GAM_MAX_MARGINS], rs = 0.0;
         for (j = 0; j < sm->nmargin; j++)
             xv[j] = x[j][i];
         gam_smooth_row(sm, xv, vals, idx);
-        /* Row sum in column order, like LAPACK dlange('I') behind R's
-         * norm(X, "I"): same additions, same rounding. */
         for (a = 0; a < sm->nnz; a++) {
             rs += fabs(vals[a]);
             colsum[idx[a]] += vals[a];
         }
-        if (rs > bnorm)
-            bnorm = rs;
+        if (rs > *bnorm)
+            *bnorm = rs;
     }
-    if (!(bnorm > 0.0) || !isfinite(bnorm)) {
-        st = ml_fail(err, ML_EINTERNAL, __FILE__, __LINE__,
-                     "smooth: basis over the data has max row sum %g; expected about 1", bnorm);
-        goto cleanup;
-    }
+    free(vals);
+    free(idx);
+    return ML_OK;
+}
+
+enum ml_status gam_smooth_finish(struct gam_smooth *sm, const double *colsum, double bnorm,
+                                 size_t n, struct ml_err *err)
+{
+    enum ml_status st = ML_OK;
+    double cnorm = 0.0;
+    int pu = sm->p_u, a, j;
+
+    sm->u = malloc((size_t)pu * sizeof *sm->u);
+    if (!sm->u)
+        ML_FAIL(err, ML_ENOMEM, "smooth: cannot allocate %d columns", pu);
+    if (!(bnorm > 0.0) || !isfinite(bnorm))
+        ML_FAIL(err, ML_EINTERNAL,
+                "smooth: basis over the data has max row sum %g; expected about 1", bnorm);
     for (j = 0; j < sm->npen; j++) {
         size_t e, ne = (size_t)pu * (size_t)pu;
         double c = bspl_penalty_scale(sm->S_u[j], pu, bnorm);
-        if (!(c > 0.0) || !isfinite(c)) {
-            st = ml_fail(err, ML_EINTERNAL, __FILE__, __LINE__,
-                         "smooth: penalty %d has scale %g; a difference penalty is never zero",
-                         j + 1, c);
-            goto cleanup;
-        }
+        if (!(c > 0.0) || !isfinite(c))
+            ML_FAIL(err, ML_EINTERNAL,
+                    "smooth: penalty %d has scale %g; a difference penalty is never zero", j + 1,
+                    c);
         sm->pen_scale[j] = c;
         for (e = 0; e < ne; e++)
             sm->S_u[j][e] /= c;
@@ -163,30 +168,38 @@ static enum ml_status finish_smooth(struct gam_smooth *sm, const double *const *
         sm->u[a] = colsum[a] / (double)n;
         cnorm = hypot(cnorm, sm->u[a]);
     }
-    if (!(cnorm > 0.0)) {
-        st = ml_fail(err, ML_EINTERNAL, __FILE__, __LINE__,
-                     "smooth: the basis column means are all zero; no constraint to absorb");
-        goto cleanup;
-    }
+    if (!(cnorm > 0.0))
+        ML_FAIL(err, ML_EINTERNAL,
+                "smooth: the basis column means are all zero; no constraint to absorb");
     sm->u[0] += sm->u[0] >= 0.0 ? cnorm : -cnorm;
     sm->utu = 0.0;
     for (a = 0; a < pu; a++)
         sm->utu += sm->u[a] * sm->u[a];
 
-    for (j = 0; j < sm->npen; j++) {
+    for (j = 0; j < sm->npen && st == ML_OK; j++) {
         sm->S[j] = malloc((size_t)sm->p * (size_t)sm->p * sizeof *sm->S[j]);
-        if (!sm->S[j]) {
-            st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__,
-                         "smooth: cannot allocate a %d x %d penalty", sm->p, sm->p);
-            goto cleanup;
-        }
+        if (!sm->S[j])
+            ML_FAIL(err, ML_ENOMEM, "smooth: cannot allocate a %d x %d penalty", sm->p, sm->p);
         st = reflect_penalty(sm->S_u[j], pu, sm->u, sm->utu, sm->S[j], err);
-        if (st)
-            goto cleanup;
     }
-cleanup:
-    free(vals);
-    free(idx);
+    return st;
+}
+
+/* The part shared by s() and te(), once margins (and Ginv) and the
+ * unconstrained penalties S_u[0..npen-1] (raw, symmetric) are in place:
+ * one pass over the data rows gives ||B||_inf (section 2.2) and the column
+ * means C (3.1); then S_u /= c, u from C (3.2), S = Z'S_uZ. */
+static enum ml_status finish_smooth(struct gam_smooth *sm, const double *const *x, size_t n,
+                                    struct ml_err *err)
+{
+    double *colsum = calloc((size_t)sm->p_u, sizeof *colsum), bnorm = 0.0;
+    enum ml_status st;
+
+    if (!colsum)
+        ML_FAIL(err, ML_ENOMEM, "smooth: cannot allocate %d columns", sm->p_u);
+    st = smooth_stats(sm, x, n, colsum, &bnorm, err);
+    if (st == ML_OK)
+        st = gam_smooth_finish(sm, colsum, bnorm, n, err);
     free(colsum);
     return st;
 }
@@ -202,6 +215,22 @@ enum ml_status gam_smooth_ps_init(struct gam_smooth *sm, const double *x, size_t
     st = check_column(x, n, "s()", &xmin, &xmax, err);
     if (st)
         return st;
+    st = gam_smooth_ps_init_range(sm, xmin, xmax, k, m1, m2, err);
+    if (st)
+        return st;
+    st = finish_smooth(sm, &x, n, err);
+    if (st)
+        gam_smooth_free(sm);
+    return st;
+}
+
+enum ml_status gam_smooth_ps_init_range(struct gam_smooth *sm, double xmin, double xmax, int k,
+                                        int m1, int m2, struct ml_err *err)
+{
+    enum ml_status st;
+
+    ML_ASSERT(sm != NULL);
+    memset(sm, 0, sizeof *sm);
     st = bspl_init(&sm->margin[0], k, m1, xmin, xmax, err);
     if (st)
         return st;
@@ -225,9 +254,6 @@ enum ml_status gam_smooth_ps_init(struct gam_smooth *sm, const double *x, size_t
         goto fail;
     }
     st = bspl_penalty(k, m2, sm->S_u[0], err);
-    if (st)
-        goto fail;
-    st = finish_smooth(sm, &x, n, err);
     if (st)
         goto fail;
     return ML_OK;

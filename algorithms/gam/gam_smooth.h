@@ -63,6 +63,17 @@ struct gam_smooth {
 enum ml_status gam_smooth_ps_init(struct gam_smooth *sm, const double *x, size_t n, int k,
                                   int m1, int m2, struct ml_err *err);
 
+/* The same basis from the data range alone, without its data pass: knots
+ * and raw penalty only, sm->u == NULL.  gam_smooth_finish then completes it
+ * from the column sums of the basis over the n data rows and ||B||_inf (the
+ * largest row sum of |B|, summed in column order), which a fit gathers in
+ * its first pass over the data instead of a pass of its own.  On error *sm
+ * holds nothing to free. */
+enum ml_status gam_smooth_ps_init_range(struct gam_smooth *sm, double xmin, double xmax, int k,
+                                        int m1, int m2, struct ml_err *err);
+enum ml_status gam_smooth_finish(struct gam_smooth *sm, const double *colsum, double bnorm,
+                                 size_t n, struct ml_err *err);
+
 /* te(x_1, ..., x_d, bs="ps", k=c(k_1..k_d), m) on n fitting rows:
  * x[j] is margin j's column, 2 <= nmargin <= GAM_MAX_MARGINS.  Errors as for
  * gam_smooth_ps_init, with the margin named ("te() margin 2: ..."), plus
