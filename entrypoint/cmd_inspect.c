@@ -14,6 +14,7 @@
  * corrupt ("plantfit inspect: <message naming the file>" on stderr), 2 usage. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
