@@ -4,6 +4,7 @@
  *
  * Non-convergence of the smoothing-parameter search is never hidden: it is
  * a warning on stderr, in the manifest, and the metric train.converged = 0. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "../algorithms/gam/gam.h"
 #include "fsutil.h"
+#include "quality.h"
 #include "hdf5/gam_h5.h"
 #include "regression.h"
 #include "source/source.h"
@@ -90,9 +92,11 @@ static enum ml_status options_from_hp(const struct hp_set *hp, struct gam_option
 /* Prediction metrics of m on table t (response scale); `fitted`, if not
  * NULL, already holds the predictions (the training fit's own). */
 static enum ml_status eval_metrics(const struct gam_model *m, const struct ml_table *t,
-                                   const double *fitted, const char *prefix, cJSON *metrics,
-                                   struct ml_err *err)
+                                   const double *fitted, const char *prefix, uint64_t seed,
+                                   struct train_result *r, struct ml_err *err)
 {
+    cJSON *metrics = r->metrics, *q = NULL;
+    size_t nq = 0;
     long yc = ml_table_find(t, m->response);
     double *f;
     struct reg_metrics rm;
@@ -113,7 +117,15 @@ static enum ml_status eval_metrics(const struct gam_model *m, const struct ml_ta
         return st;
     }
     reg_metrics_compute(t->col[yc].v, f, t->nrow, &rm);
+    st = quality_regression_json(t->col[yc].v, f, t->nrow, seed, &q, &nq, err);
     free(f);
+    if (st)
+        return st;
+    if (q) {
+        cJSON *w = cJSON_CreateObject();
+        cJSON_AddItemToObject(w, "regression_metrics", q);
+        train_set_quality(r, w, prefix, nq);
+    }
     snprintf(key, sizeof key, "%s.rmse", prefix);
     num(metrics, key, rm.rmse);
     snprintf(key, sizeof key, "%s.mae", prefix);
@@ -151,6 +163,17 @@ enum ml_status algo_gam_run(const struct train_input *in, struct train_result *r
         ML_FAIL(err, ML_ENOMEM, "out of memory");
     }
     o.fitted_out = fitted;
+    /* Reproducibility: OpenBLAS splits a BLAS/LAPACK call differently for
+     * different thread counts, which changes the order of floating-point sums
+     * and so the last bits of the fit (measured: a 20000-row, 12-smooth fit
+     * gave a different gam.h5 with OPENBLAS_NUM_THREADS=1 than with 2).  Its
+     * default is one thread per CPU, so the model would depend on the
+     * instance size.  The fit's BLAS work is on p x p matrices (p in the
+     * hundreds) and the row passes are threaded by plantfit itself
+     * (o.threads, fixed), so one BLAS thread costs little and makes the model
+     * a function of data, hyperparameters and CPU type only.  Not restored:
+     * the manifest records the BLAS threads the fit ran with. */
+    openblas_set_num_threads(1);
     st = gam_fit(in->train->table, fv->s, &o, &m, err);
     free(sp);
     if (st) {
@@ -184,10 +207,20 @@ enum ml_status algo_gam_run(const struct train_input *in, struct train_result *r
     if (!m->converged)
         fprintf(stderr, "[plantfit] warning: gam smoothing-parameter search did not converge: "
                 "%s\n", m->convergence_msg);
-    st = eval_metrics(m, in->train->table, fitted, "train", r->metrics, err);
+    st = eval_metrics(m, in->train->table, fitted, "train", train_seed(in->hp), r, err);
     free(fitted);
     if (st == ML_OK && in->valid)
-        st = eval_metrics(m, in->valid->table, NULL, "validation", r->metrics, err);
+        st = eval_metrics(m, in->valid->table, NULL, "validation", train_seed(in->hp), r, err);
+    if (st == ML_OK) {
+        /* What the model reads, for the manifest's feature profile. */
+        r->features = cJSON_CreateArray();
+        for (i = 0; i < m->nvars; i++)
+            if (strcmp(m->vars[i].name, m->response) != 0)
+                cJSON_AddItemToArray(r->features, cJSON_CreateString(m->vars[i].name));
+        r->target = strdup(m->response);
+        if (!r->features || !r->target)
+            st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+    }
     if (st == ML_OK) {
         /* HDF5 writes its own file: give it a registered temporary name. */
         snprintf(final, sizeof final, "%s/gam.h5", in->model_dir);

@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "hdf5/iforest_h5.h"
 #include "profile.h"
+#include "quality.h"
 #include "train_algo.h"
 
 static void num(cJSON *o, const char *k, double v)
@@ -92,8 +93,9 @@ static double *gather(const struct ml_table *t, const struct iforest *f, int d, 
 
 static enum ml_status channel_metrics(const struct iforest *f, const struct ml_table *t,
                                       const double *x, const char *label, const char *prefix,
-                                      int threads, cJSON *m, struct ml_err *err)
+                                      int threads, struct train_result *r, struct ml_err *err)
 {
+    cJSON *m = r->metrics;
     size_t n = t->nrow, i, flagged = 0;
     double *s = malloc((n ? n : 1) * sizeof *s);
     struct col_profile pr;
@@ -140,6 +142,16 @@ static enum ml_status channel_metrics(const struct iforest *f, const struct ml_t
             num(m, key, cm.precision);
             snprintf(key, sizeof key, "%s.recall", prefix);
             num(m, key, cm.recall);
+        }
+        if (st == ML_OK) {
+            cJSON *q = NULL;
+            size_t nq = 0;
+            st = quality_binary_json(s, t->col[lc].v, n, f->threshold, f->seed, &q, &nq, err);
+            if (st == ML_OK && q) {
+                cJSON *w = cJSON_CreateObject();
+                cJSON_AddItemToObject(w, "binary_classification_metrics", q);
+                train_set_quality(r, w, prefix, nq);
+            }
         }
     }
     free(s);
@@ -209,14 +221,22 @@ enum ml_status algo_iforest_run(const struct train_input *in, struct train_resul
     if (st == ML_OK) {
         num(r->metrics, "train.features", d);
         num(r->metrics, "train.threshold", f->threshold);
-        st = channel_metrics(f, in->train->table, x, label, "train", o.threads, r->metrics,
-                             err);
+        st = channel_metrics(f, in->train->table, x, label, "train", o.threads, r, err);
     }
     if (st == ML_OK && in->valid) {
         xv = gather(in->valid->table, f, d, cols, err);
-        st = xv ? channel_metrics(f, in->valid->table, xv, label, "validation", o.threads,
-                                  r->metrics, err)
+        st = xv ? channel_metrics(f, in->valid->table, xv, label, "validation", o.threads, r,
+                                  err)
                 : err->code;
+    }
+    if (st == ML_OK) {
+        /* What the model reads, for the manifest's feature profile. */
+        r->features = cJSON_CreateArray();
+        for (j = 0; j < d; j++)
+            cJSON_AddItemToArray(r->features, cJSON_CreateString(f->feature_names[j]));
+        r->target = label ? strdup(label) : NULL;
+        if (!r->features || (label && !r->target))
+            st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
     }
     if (st == ML_OK) {
         snprintf(final, sizeof final, "%s/iforest.h5", in->model_dir);

@@ -128,6 +128,18 @@ enum ml_status algo_profile_run(const struct train_input *in, struct train_resul
         return st;
     }
     channel_metrics(r->metrics, "train", in->train->table, missing);
+    {
+        /* The profile reads every column; the target, when named, is not a feature. */
+        const struct hp_value *tv = hp_get(in->hp, "target");
+        size_t j;
+        r->features = cJSON_CreateArray();
+        for (j = 0; j < in->train->table->ncol; j++)
+            if (!(tv && tv->has_value && strcmp(tv->s, in->train->table->col[j].name) == 0))
+                cJSON_AddItemToArray(r->features,
+                                     cJSON_CreateString(in->train->table->col[j].name));
+        if (tv && tv->has_value)
+            r->target = strdup(tv->s);
+    }
     if (in->valid)
         channel_metrics(r->metrics, "validation", in->valid->table, vmissing);
     text = cJSON_Print(doc);

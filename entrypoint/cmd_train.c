@@ -659,22 +659,34 @@ static void iso8601_now(char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static enum ml_status write_json_atomic(const char *path, const cJSON *j, struct ml_err *err)
+/* The text a JSON document is written as: cJSON_Print with a final newline. */
+static char *render_json(const cJSON *j, size_t *len)
 {
     char *text = cJSON_Print(j);
-    enum ml_status st;
+
+    if (!text)
+        return NULL;
+    *len = strlen(text);
+    text[*len] = '\n'; /* cJSON_Print's buffer holds the NUL; replace it by a newline */
+    *len += 1;
+    return text;
+}
+
+static enum ml_status write_json_atomic(const char *path, const cJSON *j, struct ml_err *err)
+{
     size_t len;
+    char *text = render_json(j, &len);
+    enum ml_status st;
 
     if (!text)
         ML_FAIL(err, ML_ENOMEM, "out of memory rendering %s", path);
-    len = strlen(text);
-    text[len] = '\n'; /* cJSON_Print's buffer holds the NUL; replace it by a newline */
-    st = fs_write_atomic(path, text, len + 1, err);
+    st = fs_write_atomic(path, text, len, err);
     cJSON_free(text);
     return st;
 }
 
-static cJSON *manifest_json(struct train_ctx *c, const struct train_result *r)
+static cJSON *manifest_json(struct train_ctx *c, const struct train_result *r,
+                            const cJSON *artifacts)
 {
     cJSON *m = cJSON_CreateObject(), *o, *a;
     const char *job = getenv("TRAINING_JOB_NAME");
@@ -701,6 +713,7 @@ static cJSON *manifest_json(struct train_ctx *c, const struct train_result *r)
     cJSON_AddStringToObject(m, "created", buf);
     cJSON_AddStringToObject(m, "algorithm", r->algorithm);
     cJSON_AddItemToObject(m, "hyperparameters", hp_json(c->hp));
+    cJSON_AddNumberToObject(m, "seed", (double)train_seed(c->hp));
     a = cJSON_AddArrayToObject(m, "ignored_hyperparameters");
     for (i = 0; i < c->hp->nignored; i++)
         cJSON_AddItemToArray(a, cJSON_CreateString(c->hp->ignored[i]));
@@ -727,7 +740,22 @@ static cJSON *manifest_json(struct train_ctx *c, const struct train_result *r)
         cJSON_AddNumberToObject(fo, "bytes", (double)r->files[i].bytes);
         cJSON_AddItemToArray(a, fo);
     }
+    cJSON_AddItemToObject(m, "artifacts", cJSON_Duplicate(artifacts, 1));
+    /* The model's inputs, profiled on the training channel. */
+    cJSON_AddItemToObject(m, "features", r->features ? train_features_json(c->train.table,
+                                                                           r->features)
+                                                     : cJSON_CreateArray());
+    o = r->target ? train_column_json(c->train.table, r->target) : NULL;
+    cJSON_AddItemToObject(m, "target", o ? o : cJSON_CreateNull());
     cJSON_AddItemToObject(m, "metrics", cJSON_Duplicate(r->metrics, 1));
+    if (r->quality) {
+        o = cJSON_AddObjectToObject(m, "model_quality");
+        cJSON_AddStringToObject(o, "file", "metrics.json");
+        cJSON_AddStringToObject(o, "channel", r->quality_channel);
+        cJSON_AddNumberToObject(o, "rows", (double)r->quality_rows);
+    } else {
+        cJSON_AddNullToObject(m, "model_quality");
+    }
     o = cJSON_AddObjectToObject(m, "timings_seconds");
     for (i = 0; i < c->nstages; i++)
         cJSON_AddNumberToObject(o, c->stages[i].name, c->stages[i].seconds);
@@ -752,8 +780,10 @@ static void print_metric_lines(const cJSON *metrics)
 static enum ml_status write_outputs(struct train_ctx *c, struct train_result *r,
                                     struct ml_err *err)
 {
-    char path[PATH_CAP];
-    cJSON *manifest = NULL, *metrics_doc = NULL;
+    char path[PATH_CAP], fingerprint[65], metrics_sha[65];
+    cJSON *manifest = NULL, *metrics_doc = NULL, *package = NULL, *artifacts = NULL;
+    char *text = NULL;
+    size_t len = 0;
     enum ml_status st;
     size_t i;
 
@@ -768,20 +798,62 @@ static enum ml_status write_outputs(struct train_ctx *c, struct train_result *r,
             return st;
         r->files[i].committed = 1;
     }
-    metrics_doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(metrics_doc, "algorithm", r->algorithm);
-    cJSON_AddItemToObject(metrics_doc, "metrics", cJSON_Duplicate(r->metrics, 1));
+    /* metrics.json, the same bytes in output/data (for the registry step) and
+     * in the model directory (travels with the model), listed in the manifest. */
+    metrics_doc = train_metrics_doc(r, train_seed(c->hp));
+    text = metrics_doc ? render_json(metrics_doc, &len) : NULL;
+    cJSON_Delete(metrics_doc);
+    if (!text)
+        ML_FAIL(err, ML_ENOMEM, "out of memory rendering metrics.json");
+    sha256_hex(text, len, metrics_sha);
     st = fs_mkdir_p(c->output_data_dir, err);
     if (st == ML_OK) {
         join(path, sizeof path, c->output_data_dir, "metrics.json");
-        st = write_json_atomic(path, metrics_doc, err);
+        st = fs_write_atomic(path, text, len, err);
     }
     if (st == ML_OK) {
-        manifest = manifest_json(c, r);
+        join(path, sizeof path, c->model_dir, "metrics.json");
+        st = fs_write_atomic(path, text, len, err);
+    }
+    cJSON_free(text);
+    artifacts = cJSON_CreateArray();
+    if (st == ML_OK && artifacts) {
+        cJSON *fo = cJSON_CreateObject();
+        cJSON_AddStringToObject(fo, "name", "metrics.json");
+        cJSON_AddStringToObject(fo, "sha256", metrics_sha);
+        cJSON_AddNumberToObject(fo, "bytes", (double)len);
+        cJSON_AddItemToArray(artifacts, fo);
+    }
+    if (st == ML_OK) {
+        struct train_package_info pi;
+        const struct hp_value *fv = hp_get(c->hp, "formula");
+
+        data_fingerprint(c, fingerprint);
+        memset(&pi, 0, sizeof pi);
+        pi.algorithm = r->algorithm;
+        pi.commit_id = c->commit_id;
+        pi.commit_source = c->commit_source;
+        pi.job_name = getenv("TRAINING_JOB_NAME");
+        pi.repository = getenv("GIT_URL");
+        pi.branch = getenv("GIT_BRANCH");
+        pi.fingerprint = fingerprint;
+        pi.formula = fv && fv->has_value ? fv->s : NULL;
+        pi.target = r->target;
+        pi.quality_channel = r->quality ? r->quality_channel : NULL;
+        pi.metrics_sha256 = r->quality ? metrics_sha : NULL;
+        pi.seed = train_seed(c->hp);
+        package = train_model_package_json(&pi);
+        join(path, sizeof path, c->output_data_dir, "model-package.json");
+        st = package ? write_json_atomic(path, package, err)
+                     : ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+    }
+    if (st == ML_OK) {
+        manifest = manifest_json(c, r, artifacts);
         join(path, sizeof path, c->model_dir, "manifest.json");
         st = write_json_atomic(path, manifest, err);
     }
-    cJSON_Delete(metrics_doc);
+    cJSON_Delete(package);
+    cJSON_Delete(artifacts);
     cJSON_Delete(manifest);
     if (st == ML_OK)
         print_metric_lines(r->metrics);

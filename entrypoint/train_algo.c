@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fsutil.h"
@@ -154,6 +155,27 @@ enum ml_status train_add_model_file_path(struct train_result *r, const char *nam
     return ML_OK;
 }
 
+void train_set_quality(struct train_result *r, cJSON *q, const char *channel, size_t rows)
+{
+    if (!q)
+        return;
+    if (r->quality && r->quality_channel && strcmp(r->quality_channel, "validation") == 0 &&
+        strcmp(channel, "validation") != 0) {
+        cJSON_Delete(q);
+        return;
+    }
+    cJSON_Delete(r->quality);
+    r->quality = q;
+    r->quality_channel = strcmp(channel, "validation") == 0 ? "validation" : "train";
+    r->quality_rows = rows;
+}
+
+uint64_t train_seed(const struct hp_set *hp)
+{
+    const struct hp_value *v = hp_get(hp, "seed");
+    return v && v->has_value ? (uint64_t)v->i : 1;
+}
+
 void train_result_free(struct train_result *r)
 {
     size_t i;
@@ -164,4 +186,10 @@ void train_result_free(struct train_result *r)
     r->nfiles = 0;
     cJSON_Delete(r->metrics);
     r->metrics = NULL;
+    cJSON_Delete(r->features);
+    r->features = NULL;
+    free(r->target);
+    r->target = NULL;
+    cJSON_Delete(r->quality);
+    r->quality = NULL;
 }

@@ -61,6 +61,14 @@ struct train_result {
     struct train_model_file files[TRAIN_MAX_FILES];
     size_t nfiles;
     cJSON *metrics;            /* owned object: "train.rows": 8000, ... (numbers only) */
+    /* For the model package (manifest, metrics.json); all optional. */
+    cJSON *features;           /* owned array of the input column names the model reads */
+    char *target;              /* owned: the target (GAM response, forest label), or NULL */
+    cJSON *quality;            /* owned: {"regression_metrics": ...} or
+                                  {"binary_classification_metrics": ...} (metrics/quality.h)
+                                  of the validation channel when there is one, else train */
+    const char *quality_channel; /* "validation" or "train" (static), with quality */
+    size_t quality_rows;       /* rows the quality statistics were computed from */
 };
 
 /* The full hyperparameter table: common keys, then each algorithm's. */
@@ -83,8 +91,49 @@ enum ml_status train_add_model_file(struct train_result *r, const char *model_di
 enum ml_status train_add_model_file_path(struct train_result *r, const char *name,
                                          const char *tmp_path, struct ml_err *err);
 
+/* The quality statistics of one channel, preferring validation: replaces
+ * r->quality unless it already holds the validation channel's.  Takes `q`
+ * (NULL: nothing to record). */
+void train_set_quality(struct train_result *r, cJSON *q, const char *channel, size_t rows);
+
+/* The `seed` hyperparameter (default 1). */
+uint64_t train_seed(const struct hp_set *hp);
+
 /* Remove uncommitted temporary files and free r's memory. */
 void train_result_free(struct train_result *r);
+
+/* ---- the model package (train_package.c) ---- */
+
+/* The manifest's description of column `name` of t: name, type, count,
+ * missing, and min/max/mean/sd (numeric; null when undefined) or nlevels and
+ * up to 1000 levels (categorical).  NULL if t has no such column. */
+cJSON *train_column_json(const struct ml_table *t, const char *name);
+/* train_column_json for each name in the array `names` (unknown ones skipped). */
+cJSON *train_features_json(const struct ml_table *t, const cJSON *names);
+/* metrics.json: SageMaker's model-quality statistics shape ("version",
+ * "dataset", "regression_metrics" | "binary_classification_metrics") when r
+ * has quality statistics, plus "algorithm" and the flat "metrics". */
+cJSON *train_metrics_doc(const struct train_result *r, uint64_t seed);
+
+struct train_package_info {
+    const char *algorithm;
+    const char *commit_id;        /* NULL or "" when unknown: never invented */
+    const char *commit_source;
+    const char *job_name;         /* TRAINING_JOB_NAME or NULL */
+    const char *repository;       /* GIT_URL or NULL */
+    const char *branch;           /* GIT_BRANCH or NULL */
+    const char *fingerprint;      /* data fingerprint, 64 hex */
+    const char *formula;          /* GAM formula or NULL */
+    const char *target;           /* or NULL */
+    const char *quality_channel;  /* or NULL */
+    const char *metrics_sha256;   /* of metrics.json when it holds quality statistics, else NULL */
+    uint64_t seed;
+};
+
+/* output/data/model-package.json: ModelPackageDescription, MetadataProperties,
+ * CustomerMetadataProperties and ModelMetrics as CreateModelPackage takes
+ * them, and MlflowTags (README, "model-package.json"). */
+cJSON *train_model_package_json(const struct train_package_info *in);
 
 /* Algorithms. */
 enum ml_status algo_profile_run(const struct train_input *in, struct train_result *r,

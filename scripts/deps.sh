@@ -10,7 +10,7 @@ PKGS=(
   clang libclang-rt-14-dev
   # tests: sanitizers' companion, references, HDF5 tools
   valgrind r-base-core r-cran-mgcv python3 python3-sklearn python3-pandas python3-numpy
-  python3-h5py hdf5-tools
+  python3-h5py hdf5-tools python3-jsonschema
   # bench references
   r-cran-data.table
 )

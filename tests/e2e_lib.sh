@@ -14,6 +14,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
 unset SAGEMAKER_BASE_DIR GIT_COMMIT TRAINING_JOB_NAME
 PY=/usr/bin/python3
+SCHEMA_DIR=$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/../docs/schema")
 
 passed=0
 failed=0
@@ -78,6 +79,9 @@ expect_ok() {
     [ ! -e "$BASE/output/failure" ] || fail "output/failure exists: $(head -c 300 "$BASE/output/failure")"
     [ -f "$BASE/model/manifest.json" ] || fail "no model/manifest.json"
     [ -f "$BASE/output/data/metrics.json" ] || fail "no output/data/metrics.json"
+    # every manifest (and metrics.json, model-package.json) against docs/schema
+    [ ! -f "$BASE/model/manifest.json" ] || "$PY" "$SCHEMA_DIR/validate.py" --base "$BASE" 2> "$BASE.schema" ||
+        fail "schema: $(head -c 600 "$BASE.schema")"
 }
 
 # expect_fail PATTERN...: exit 1, failure file matching every (extended regex) pattern,
