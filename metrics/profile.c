@@ -59,3 +59,33 @@ enum ml_status profile_column(const double *v, size_t len, struct col_profile *o
     free(s);
     return ML_OK;
 }
+
+void profile_moments(const double *v, size_t len, struct col_profile *out)
+{
+    double sum = 0.0, m2 = 0.0, lo = INFINITY, hi = -INFINITY, mean;
+    size_t i, n = 0, k;
+
+    /* Two passes (sum, then squared deviations from the mean) keep the
+     * digits Welford's update keeps without its division per value. */
+    for (i = 0; i < len; i++) {
+        double x = v[i];
+        if (isnan(x))
+            continue;
+        n++;
+        sum += x;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+    }
+    mean = n ? sum / (double)n : NAN;
+    for (i = 0; i < len && n; i++)
+        if (!isnan(v[i]))
+            m2 += (v[i] - mean) * (v[i] - mean);
+    out->n = n;
+    out->missing = len - n;
+    out->mean = mean;
+    out->sd = n > 1 ? sqrt(m2 / (double)(n - 1)) : NAN;
+    out->min = n ? lo : NAN;
+    out->max = n ? hi : NAN;
+    for (k = 0; k < PROFILE_NQ; k++)
+        out->q[k] = NAN;
+}

@@ -26,4 +26,9 @@ struct col_profile {
 enum ml_status profile_column(const double *v, size_t len, struct col_profile *out,
                               struct ml_err *err);
 
+/* The same without the quantiles (out->q are NaN): n, missing, min, max,
+ * mean and sd in two streaming passes, no scratch memory and no sort -- for
+ * summaries of every training column at large n (the model manifest). */
+void profile_moments(const double *v, size_t len, struct col_profile *out);
+
 #endif

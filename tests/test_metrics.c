@@ -7,6 +7,7 @@
 #include "classification.h"
 #include "ml_rng.h"
 #include "regression.h"
+#include "profile.h"
 #include "test.h"
 
 TEST(metrics, regression_known_values)
@@ -89,4 +90,26 @@ TEST(metrics, auc_matches_sklearn)
     CHECK_ABS(c.pr_auc, ref_ap, 1e-12);
     free(s);
     free(y);
+}
+
+/* profile_moments (the manifest's per-column summary) against
+ * profile_column on data with a large mean and missing values. */
+TEST(metrics, profile_moments_match_profile_column)
+{
+    double v[1001];
+    struct col_profile a, b;
+    struct ml_err err;
+    size_t i;
+
+    for (i = 0; i < 1001; i++)
+        v[i] = i % 10 == 3 ? NAN : 350.0 + 0.05 * sin((double)i);
+    CHECK_OK(profile_column(v, 1001, &a, &err), &err);
+    profile_moments(v, 1001, &b);
+    CHECK(a.n == b.n && a.missing == b.missing && a.n == 901);
+    CHECK(a.min == b.min && a.max == b.max);
+    CHECK_REL(b.mean, a.mean, 1e-14);
+    CHECK_REL(b.sd, a.sd, 1e-9);
+    CHECK(isnan(b.q[0]));
+    profile_moments(v, 0, &b);
+    CHECK(b.n == 0 && isnan(b.mean) && isnan(b.min));
 }
