@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../algorithms/gam/gam.h"
 #include "fsutil.h"
@@ -174,7 +175,14 @@ enum ml_status algo_gam_run(const struct train_input *in, struct train_result *r
      * a function of data, hyperparameters and CPU type only.  Not restored:
      * the manifest records the BLAS threads the fit ran with. */
     openblas_set_num_threads(1);
-    st = gam_fit(in->train->table, fv->s, &o, &m, err);
+    {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        st = gam_fit(in->train->table, fv->s, &o, &m, err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        r->estimation_seconds =
+            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    }
     free(sp);
     if (st) {
         free(fitted);

@@ -1013,6 +1013,13 @@ int cmd_train(int argc, char **argv)
         st = train_algo_run(&in, &r, &err);
         if (st == ML_OK)
             stage_end(&c);
+        if (st == ML_OK && r.estimation_seconds > 0.0 && c.nstages < MAX_STAGES) {
+            c.stages[c.nstages].name = "fit: estimation";
+            c.stages[c.nstages].seconds = r.estimation_seconds;
+            c.nstages++;
+            fprintf(stderr, "[plantfit]   of which estimation         %8.3f s\n",
+                    r.estimation_seconds);
+        }
     }
     if (st == ML_OK) {
         stage_begin(&c, "write outputs");

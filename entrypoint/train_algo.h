@@ -69,6 +69,10 @@ struct train_result {
                                   of the validation channel when there is one, else train */
     const char *quality_channel; /* "validation" or "train" (static), with quality */
     size_t quality_rows;       /* rows the quality statistics were computed from */
+    /* Seconds of the estimation alone (the model fit, without the metrics
+     * and model file around it), or 0: recorded as the timing "fit:
+     * estimation", the figure comparable with a reference library's fit. */
+    double estimation_seconds;
 };
 
 /* The full hyperparameter table: common keys, then each algorithm's. */
