@@ -42,17 +42,28 @@ static double sample_sd(const double *v, int k)
     return sqrt(ss / (k - 1));
 }
 
-/* The first m entries of idx[0..n) become a uniform random m-subset
- * (partial Fisher-Yates, Knuth TAOCP 3.4.2 algorithm P). */
-static void draw_subset(size_t *idx, size_t n, size_t m, struct ml_rng *r)
+/* idx[0..m) becomes a uniform random m-subset of 0..n-1, in ascending
+ * order.  Floyd's algorithm (Bentley & Floyd, "A sample of brilliance",
+ * CACM 30(9), 1987) draws the smaller of the subset and its complement as
+ * marks in mask (n bytes, which stay in cache where an n-entry index
+ * shuffle does not), then one ascending scan lists the subset, so the
+ * caller's gathers stream through memory instead of jumping at random. */
+static void draw_subset(size_t *idx, size_t n, size_t m, struct ml_rng *r, unsigned char *mask)
 {
-    size_t i;
+    size_t k = m <= n / 2 ? m : n - m, j, i, c = 0;
+    unsigned char want = k == m;
 
-    for (i = 0; i < m; i++) {
-        size_t j = i + (size_t)ml_rng_below(r, (uint64_t)(n - i)), t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
+    memset(mask, 0, n);
+    for (j = n - k; j < n; j++) {
+        size_t t = (size_t)ml_rng_below(r, (uint64_t)j + 1);
+        if (mask[t])
+            mask[j] = 1;
+        else
+            mask[t] = 1;
     }
+    for (i = 0; i < n; i++)
+        if (mask[i] == want)
+            idx[c++] = i;
 }
 
 static size_t subset_size(size_t n)
@@ -116,13 +127,17 @@ enum ml_status quality_regression_json(const double *y, const double *f, size_t 
     if (n >= QUALITY_SD_MIN_ROWS) {
         struct ml_rng r;
         size_t m = subset_size(n);
+        unsigned char *mask = malloc(n);
 
+        if (!mask) {
+            free(yy);
+            free(idx);
+            ML_FAIL(err, ML_ENOMEM, "out of memory for the quality metrics of %zu rows", len);
+        }
         ml_rng_seed(&r, seed, QUALITY_RNG_STREAM);
-        for (i = 0; i < n; i++)
-            idx[i] = i;
         for (k = 0; k < QUALITY_SD_RESAMPLES; k++) {
             double v[R_N];
-            draw_subset(idx, n, m, &r);
+            draw_subset(idx, n, m, &r, mask);
             for (i = 0; i < m; i++) {
                 sy[i] = yy[idx[i]];
                 sf[i] = ff[idx[i]];
@@ -131,6 +146,7 @@ enum ml_status quality_regression_json(const double *y, const double *f, size_t 
             for (j = 0; j < R_N; j++)
                 rs[j][k] = v[j];
         }
+        free(mask);
         for (j = 0; j < R_N; j++)
             sd[j] = sample_sd(rs[j], QUALITY_SD_RESAMPLES);
     }
@@ -321,14 +337,18 @@ enum ml_status quality_binary_json(const double *score, const double *label, siz
     if (n >= QUALITY_SD_MIN_ROWS) {
         struct ml_rng r;
         size_t m = subset_size(n);
+        unsigned char *mask = malloc(n);
 
+        if (!mask) {
+            st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__,
+                         "out of memory for the quality metrics of %zu rows", len);
+            goto done;
+        }
         ml_rng_seed(&r, seed, QUALITY_RNG_STREAM);
-        for (i = 0; i < n; i++)
-            idx[i] = i;
         for (k = 0; k < QUALITY_SD_RESAMPLES && st == ML_OK; k++) {
             double w[B_N];
             struct confusion scm;
-            draw_subset(idx, n, m, &r);
+            draw_subset(idx, n, m, &r, mask);
             for (i = 0; i < m; i++) {
                 xs[i] = ss[idx[i]];
                 xl[i] = ll[idx[i]];
@@ -337,6 +357,7 @@ enum ml_status quality_binary_json(const double *score, const double *label, siz
             for (j = 0; j < B_N; j++)
                 rs[j][k] = w[j];
         }
+        free(mask);
         if (st)
             goto done;
         for (j = 0; j < B_N; j++)

@@ -26,7 +26,7 @@
  * - standard_deviation: only with >= QUALITY_SD_MIN_ROWS usable rows, else
  *   "NaN".  SageMaker: "randomly sampling 80% of the data 5 times, computing
  *   the metric, and taking the standard deviation".  Here: 5 subsamples of
- *   floor(0.8 n) rows drawn without replacement (partial Fisher-Yates) from
+ *   floor(0.8 n) rows drawn without replacement (Floyd's algorithm) from
  *   ml_rng stream (seed, QUALITY_RNG_STREAM), the sample standard deviation
  *   (n - 1 = 4 denominator) of the 5 values; so the same seed gives the same
  *   numbers.  Curves carry no standard deviation.

@@ -84,8 +84,20 @@ TEST(quality, undefined_values_are_nan_strings)
 }
 
 /* The standard deviation recomputed here from the documented procedure with
- * its own subsampling code: 5 subsets of floor(0.8 n), drawn by a partial
- * Fisher-Yates from ml_rng stream (seed, QUALITY_RNG_STREAM); sample sd. */
+ * its own subsampling code: 5 subsets of floor(0.8 n), each drawn by
+ * Floyd's algorithm (the complement, 20%, when that is smaller) from the
+ * ml_rng stream (seed, QUALITY_RNG_STREAM), rows taken in ascending order;
+ * sample sd. */
+static int has(const size_t *v, size_t c, size_t x)
+{
+    size_t i;
+
+    for (i = 0; i < c; i++)
+        if (v[i] == x)
+            return 1;
+    return 0;
+}
+
 TEST(quality, regression_standard_deviation_procedure)
 {
     size_t n = 500, m = 400, i, k;
@@ -106,16 +118,20 @@ TEST(quality, regression_standard_deviation_procedure)
     CHECK_OK(quality_regression_json(y, f, n, 42, &q, &nu, &err), &err);
     CHECK(nu == n);
     ml_rng_seed(&r, 42, QUALITY_RNG_STREAM);
-    for (i = 0; i < n; i++)
-        idx[i] = i;
     for (k = 0; k < 5; k++) {
-        for (i = 0; i < m; i++) {
-            size_t j = i + (size_t)ml_rng_below(&r, n - i), t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-            sy[i] = y[idx[i]];
-            sf[i] = f[idx[i]];
+        size_t out = n - m, c = 0, j, s = 0;
+        for (j = n - out; j < n; j++) {
+            size_t t = (size_t)ml_rng_below(&r, j + 1);
+            idx[c] = has(idx, c, t) ? j : t;
+            c++;
         }
+        for (i = 0; i < n; i++)
+            if (!has(idx, out, i)) {
+                sy[s] = y[i];
+                sf[s] = f[i];
+                s++;
+            }
+        CHECK(s == m);
         reg_metrics_compute(sy, sf, m, &rm);
         rmse[k] = rm.rmse;
         mean += rm.rmse / 5;
