@@ -1287,11 +1287,18 @@ TEST(iforest, sklearn_mean_scores_live)
             sum_diff += mean[i] - rm[i];
             sum_diff_shipped += mean[i] - sm[i];
         }
-        printf("    vs scikit-learn trees with the paper's exact c(n): %zu of %zu rows (%.2f%%) "
-               "within 4 se, largest |z| %.2f, mean difference %+.2e\n",
+        /* The issue fixes the exact c(n), so the governing comparison is
+         * with scikit-learn's own trees rescored with it; shipped
+         * scikit-learn takes H(i) ~ ln i + gamma at every leaf, which
+         * shifts small leaves' c(size) and so every score a little in one
+         * direction: that figure is printed, not held to 99%. */
+        printf("    [asserted >= 99%%] vs scikit-learn's trees rescored with the paper's exact "
+               "c(n): %zu of %zu rows (%.2f%%) within 4 se, largest |z| %.2f, mean difference "
+               "%+.2e\n",
                within, n, 100.0 * within / n, worst_z, sum_diff / n);
-        printf("    vs scikit-learn as shipped (c(n) with ln + gamma): %zu of %zu rows (%.2f%%) "
-               "within 4 se, mean difference %+.2e\n",
+        printf("    [reported only] vs scikit-learn's shipped score_samples (c(n) with "
+               "H(i) ~ ln i + gamma): %zu of %zu rows (%.2f%%) within 4 se, mean difference "
+               "%+.2e\n",
                within_shipped, n, 100.0 * within_shipped / n, sum_diff_shipped / n);
         CHECK(within >= (size_t)ceil(0.99 * n), "only %zu of %zu rows within 4 se", within, n);
     }
@@ -1398,6 +1405,153 @@ static double *take_columns(const struct ml_table *t, const char *const *names, 
         memcpy(x + (size_t)j * t->nrow, c, t->nrow * sizeof *x);
     }
     return x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double u = *(const double *)a, v = *(const double *)b;
+    return (u > v) - (u < v);
+}
+
+/* Ties at a quantile threshold: with v sorted, the rows flagged strictly
+ * above the linear-interpolated quantile at position q = (1 - c)(n - 1)
+ * are exactly the top n - 1 - floor(q) unless the two order statistics
+ * around q are shared with other rows; returns how many such extra rows
+ * there are (0 when both are unique). */
+static size_t boundary_ties(const double *v, size_t n, double cont)
+{
+    double *c = malloc(n * sizeof *c), lo, hi;
+    size_t i, k, ties = 0;
+
+    if (!c)
+        return n;
+    memcpy(c, v, n * sizeof *c);
+    qsort(c, n, sizeof *c, cmp_double);
+    k = (size_t)floor((1.0 - cont) * (double)(n - 1));
+    lo = c[k];
+    hi = c[k + 1 < n ? k + 1 : k];
+    for (i = 0; i < n; i++)
+        ties += c[i] == lo || c[i] == hi;
+    free(c);
+    return ties - (lo == hi ? 1 : 2);
+}
+
+/* scikit-learn's outputs with contamination = 0.1 (issue: "outputs like
+ * scikit-learn's"): (1) iforest_decision and iforest_is_anomaly, given
+ * scikit-learn's own scores and offset_, reproduce its decision_function
+ * and predict() row by row; (2) our forest fitted with contamination 0.1
+ * flags as many training rows as scikit-learn's predict() does (both set
+ * the threshold at the linear-interpolated quantile of the training scores
+ * and flag strictly beyond it, so the counts agree exactly unless scores
+ * tie); (3) our decision_function is negative exactly where is_anomaly. */
+TEST(iforest, sklearn_contamination_rule_live)
+{
+    const size_t n = 3000;
+    const int d = 4;
+    const double cont = 0.1;
+    const char *names[4] = {"a", "b", "c", "k"};
+    char why[512], csv[600], out[600], log[600], args[4096];
+    double *x = NULL, *s = NULL;
+    struct ml_table *ref = NULL;
+    struct iforest *f = NULL;
+    const char *tmp;
+    size_t i, sk_flag = 0, ours_flag = 0, rule_agree = 0, sign_agree = 0, ties;
+    double worst_dec = 0.0;
+
+    if (slow_tests_off("the live contamination comparison with scikit-learn"))
+        return;
+    if (!python_sklearn(why, sizeof why)) {
+        test_skip(why);
+        return;
+    }
+    x = live_data(n, d);
+    s = malloc(n * sizeof *s);
+    if (!x || !s)
+        goto out;
+    tmp = test_tmpdir();
+    snprintf(csv, sizeof csv, "%s/cont.csv", tmp);
+    snprintf(out, sizeof out, "%s/sklearn_cont.csv", tmp);
+    snprintf(log, sizeof log, "%s/sklearn_cont.log", tmp);
+    CHECK(write_csv(csv, x, n, d, names, NULL, NULL) == 0);
+    snprintf(args, sizeof args,
+             "--train '%s' --score '%s' --features a,b,c,k --seeds 0:1 --per-seed "
+             "--contamination %.17g --out '%s'",
+             csv, csv, cont, out);
+    if (run_sklearn(args, log) != 0)
+        goto out;
+    ref = read_table(out, ',', NULL);
+    if (!ref)
+        goto out;
+    CHECK(ref->nrow == n, "%zu rows from sklearn", ref->nrow);
+    if (ref->nrow != n)
+        goto out;
+    {
+        struct iforest_options o;
+        struct ml_err err;
+        const double *s0 = column(ref, "s0"), *pred = column(ref, "pred");
+        const double *dec = column(ref, "decision"), *off = column(ref, "offset");
+        struct iforest sk;
+        if (!s0 || !pred || !dec || !off)
+            goto out;
+        iforest_options_default(&o);
+        o.seed = 0;
+        o.contamination = cont;
+        o.threads = 2;
+        CHECK_OK(iforest_fit(x, n, d, names, &o, &f, &err), &err);
+        if (!f)
+            goto out;
+        CHECK_OK(iforest_score(f, x, n, n, s, 2, &err), &err);
+
+        /* (1) our two rules on scikit-learn's scores and offset_ (s0 is
+         * rebuilt from its trees and checked against score_samples to
+         * 1e-12 by the script) */
+        sk = *f;
+        sk.offset = off[0];
+        sk.threshold = -off[0];
+        for (i = 0; i < n; i++) {
+            int sk_anom = pred[i] == -1.0;
+            CHECK(pred[i] == 1.0 || pred[i] == -1.0, "row %zu: predict %g", i, pred[i]);
+            sk_flag += sk_anom;
+            worst_dec = fmax(worst_dec, fabs(iforest_decision(&sk, s0[i]) - dec[i]));
+            /* a score within rounding of the threshold may go either way */
+            rule_agree += iforest_is_anomaly(&sk, s0[i]) == sk_anom ||
+                          fabs(s0[i] - sk.threshold) <= 1e-12;
+        }
+        CHECK(worst_dec <= 1e-12, "decision_function differs by up to %.3g", worst_dec);
+        CHECK(rule_agree == n, "is_anomaly agrees with predict() on %zu of %zu rows", rule_agree,
+              n);
+
+        /* (2) and (3) on our own forest */
+        for (i = 0; i < n; i++) {
+            int a = iforest_is_anomaly(f, s[i]);
+            ours_flag += a;
+            sign_agree += (iforest_decision(f, s[i]) < 0.0) == a;
+        }
+        CHECK(sign_agree == n, "decision < 0 matches is_anomaly on %zu of %zu rows", sign_agree,
+              n);
+        CHECK(f->offset == -f->threshold);
+        {
+            size_t want = n - 1 - (size_t)floor((1.0 - cont) * (double)(n - 1));
+            size_t t_ours = boundary_ties(s, n, cont), t_sk = boundary_ties(s0, n, cont);
+            ties = t_ours + t_sk;
+            CHECK(ours_flag + t_ours >= want && ours_flag <= want + t_ours,
+                  "contamination %.2f: we flag %zu, want %zu (ties %zu)", cont, ours_flag, want,
+                  t_ours);
+            CHECK(sk_flag + t_sk >= want && sk_flag <= want + t_sk,
+                  "contamination %.2f: scikit-learn flags %zu, want %zu (ties %zu)", cont,
+                  sk_flag, want, t_sk);
+        }
+        printf("    contamination %.2f on %zu training rows: plantfit flags %zu (threshold s > "
+               "%.6f), scikit-learn predict() %zu (offset_ %.6f); scores tied at the thresholds %zu; "
+               "is_anomaly/decision on scikit-learn's scores agree with predict()/"
+               "decision_function on %zu rows (|decision diff| <= %.1e)\n",
+               cont, n, ours_flag, f->threshold, sk_flag, off[0], ties, rule_agree, worst_dec);
+    }
+out:
+    iforest_free(f);
+    ml_table_free(ref);
+    free(x);
+    free(s);
 }
 
 TEST(iforest, skab_valve_auc_live)
