@@ -140,6 +140,14 @@ TEST(iforest, c_exact_harmonic)
 
 /* ---- forests built by hand ------------------------------------------------ */
 
+/* Shapley values of a two-player game from its four coalition values. */
+static void shapley2(double v_none, double v_a, double v_b, double v_ab, double *phi_a,
+                     double *phi_b)
+{
+    *phi_a = 0.5 * (v_a - v_none) + 0.5 * (v_ab - v_b);
+    *phi_b = 0.5 * (v_b - v_none) + 0.5 * (v_ab - v_a);
+}
+
 /* Two trees on d = 2 features, sample_size 8.
  * Tree A (stored out of breadth-first order on purpose):
  *   0 root: x0 <= 0.5 ?  left -> node 2 (leaf, 3 rows)  right -> node 1
@@ -224,19 +232,29 @@ TEST(iforest, hand_built_scores)
         for (i = 0; i < 4; i++)
             CHECK(s2[i] == s[i], "row %d: %.17g vs %.17g", i, s2[i], s[i]);
     }
-    /* explanations: p0 goes root(8) -> leaf(3) in A on temp, root(8) ->
-     * leaf(2) in B on flow */
+    /* explanations: Shapley values of the path length, written out.  Leaf
+     * path lengths: A: a2 (left of the root), a3, a4 (below node 1); B: b1,
+     * b2.  v(S) = path length with the features outside S unknown (both
+     * branches, weighted by the training sizes). */
     {
-        double a[8];
+        double a[8], a2 = 1 + c_ref(3), a3 = 2 + c_ref(1), a4 = 2 + c_ref(4);
+        double b1 = 1 + c_ref(6), b2 = 1 + c_ref(2);
+        double vA = 3.0 / 8 * a2 + 1.0 / 8 * a3 + 4.0 / 8 * a4, vB = 6.0 / 8 * b1 + 2.0 / 8 * b2;
+        double share = (2 * c_ref(8) - vA - vB) / 2, pA0, pA1, pB0, pB1;
         for (i = 0; i < 8; i++)
             a[i] = NAN;
         CHECK_OK(iforest_explain(f, x, 4, 4, a, &err), &err);
-        CHECK_REL(a[0], (c_ref(8) - 1 - c_ref(3)) / 2, 8 * DBL_EPSILON);
-        CHECK_REL(a[1], (c_ref(8) - 1 - c_ref(2)) / 2, 8 * DBL_EPSILON);
-        /* p1: A root(8) -> node1(5) on temp, node1(5) -> leaf(1) on flow; B on flow */
-        CHECK_REL(a[2], (c_ref(8) - 1 - c_ref(5)) / 2, 8 * DBL_EPSILON);
-        CHECK_REL(a[3], ((c_ref(5) - 1 - c_ref(1)) + (c_ref(8) - 1 - c_ref(2))) / 2,
-                  8 * DBL_EPSILON);
+        /* p0 = (0.2, 5): A: v(temp) = a2, v(flow) = 3/8 a2 + 5/8 a4, v(both)
+         * = a2; B (flow only): v(flow) = v(both) = b2 */
+        shapley2(vA, a2, 3.0 / 8 * a2 + 5.0 / 8 * a4, a2, &pA0, &pA1);
+        shapley2(vB, vB, b2, b2, &pB0, &pB1);
+        CHECK_REL(a[0], (share - pA0 - pB0) / 2, 16 * DBL_EPSILON);
+        CHECK_REL(a[1], (share - pA1 - pB1) / 2, 16 * DBL_EPSILON);
+        /* p1 = (0.9, 0.5): A: v(temp) = 1/5 a3 + 4/5 a4, v(flow) = 3/8 a2 +
+         * 5/8 a3, v(both) = a3; B as p0 */
+        shapley2(vA, 1.0 / 5 * a3 + 4.0 / 5 * a4, 3.0 / 8 * a2 + 5.0 / 8 * a3, a3, &pA0, &pA1);
+        CHECK_REL(a[2], (share - pA0 - pB0) / 2, 16 * DBL_EPSILON);
+        CHECK_REL(a[3], (share - pA1 - pB1) / 2, 16 * DBL_EPSILON);
         for (i = 0; i < 4; i++)
             CHECK_ABS(a[2 * i] + a[2 * i + 1], c_ref(8) - h[i], 16 * DBL_EPSILON);
     }
@@ -280,12 +298,21 @@ TEST(iforest, hand_built_divide)
         CHECK_REL(s[i], pow(2.0, -eh / c_ref(8)), 8 * DBL_EPSILON);
     }
     CHECK_OK(iforest_explain(f, x, 3, 3, a, &err), &err);
-    /* p0, tree A: the divided root gives c(8) - 1 - (3/8 c(3) + 5/8 c(5)) to
-     * temp; the right branch (weight 5/8) splits node 1 (5 -> 1) on flow */
-    CHECK_REL(a[0], ((c_ref(8) - 1 - (3.0 / 8 * c_ref(3) + 5.0 / 8 * c_ref(5)))) / 2,
-              8 * DBL_EPSILON);
-    CHECK_REL(a[1], (5.0 / 8 * (c_ref(5) - 1 - c_ref(1)) + (c_ref(8) - 1 - c_ref(2))) / 2,
-              8 * DBL_EPSILON);
+    /* p0 = (NaN, 0.5): its missing temp is divided by the training fractions,
+     * which here equal the size fractions an unknown feature is divided by, so
+     * knowing it changes nothing and it gets only the common share; flow: A:
+     * v(flow) = v(both) = 3/8 a2 + 5/8 a3; B: v(flow) = v(both) = b2 */
+    {
+        double a2 = 1 + c_ref(3), a3 = 2 + c_ref(1), a4 = 2 + c_ref(4);
+        double b1 = 1 + c_ref(6), b2 = 1 + c_ref(2);
+        double vA = 3.0 / 8 * a2 + 1.0 / 8 * a3 + 4.0 / 8 * a4, vB = 6.0 / 8 * b1 + 2.0 / 8 * b2;
+        double share = (2 * c_ref(8) - vA - vB) / 2, pA0, pA1, pB0, pB1;
+        double vAf = 3.0 / 8 * a2 + 5.0 / 8 * a3;
+        shapley2(vA, vA, vAf, vAf, &pA0, &pA1);
+        shapley2(vB, vB, b2, b2, &pB0, &pB1);
+        CHECK_REL(a[0], share / 2, 16 * DBL_EPSILON);
+        CHECK_REL(a[1], (share - pA1 - pB1) / 2, 16 * DBL_EPSILON);
+    }
     for (i = 0; i < 3; i++)
         CHECK_ABS(a[2 * i] + a[2 * i + 1], c_ref(8) - h[i], 16 * DBL_EPSILON);
     iforest_free(f);
@@ -829,14 +856,106 @@ TEST(iforest, explain_sums_to_deficit)
     free(h);
 }
 
+/* Reference for the explanations by the definition: per tree, v(S) for
+ * every coalition S by walking the tree (features outside S unknown: both
+ * children, weighted by their training sizes; a missing value known: both,
+ * by frac_left), then Shapley's weighted sum over the 2^d coalitions. */
+static double ref_value(const struct iforest *f, size_t base, int32_t v, const double *x,
+                        size_t stride, unsigned known, int depth)
+{
+    size_t g = base + (size_t)v, gl, gr;
+    int j = f->feature[g];
+    double w, xv;
+
+    if (f->left[g] < 0)
+        return depth + c_ref((long)f->size[g]);
+    gl = base + (size_t)f->left[g];
+    gr = base + (size_t)f->right[g];
+    xv = x[(size_t)j * stride];
+    if (!(known >> j & 1))
+        w = (double)f->size[gl] / (double)(f->size[gl] + f->size[gr]);
+    else if (!isfinite(xv))
+        w = f->frac_left[g];
+    else
+        return ref_value(f, base, xv <= f->split[g] ? f->left[g] : f->right[g], x, stride, known,
+                         depth + 1);
+    return w * ref_value(f, base, f->left[g], x, stride, known, depth + 1) +
+           (1 - w) * ref_value(f, base, f->right[g], x, stride, known, depth + 1);
+}
+
+static void ref_explain(const struct iforest *f, const double *x, size_t stride, double *attr)
+{
+    int d = f->d, t, j;
+    unsigned m, full = (1u << d) - 1;
+    double v[1 << 6], fact[8] = {1, 1, 2, 6, 24, 120, 720, 5040}, share = 0.0;
+
+    for (j = 0; j < d; j++)
+        attr[j] = 0.0;
+    for (t = 0; t < f->n_trees; t++) {
+        for (m = 0; m <= full; m++)
+            v[m] = ref_value(f, f->tree_start[t], 0, x, stride, m, 0);
+        share += c_ref((long)f->sample_size) - v[0];
+        for (j = 0; j < d; j++)
+            for (m = 0; m <= full; m++)
+                if (!(m >> j & 1)) {
+                    int s = __builtin_popcount(m);
+                    attr[j] -= fact[s] * fact[d - s - 1] / fact[d] * (v[m | 1u << j] - v[m]);
+                }
+    }
+    for (j = 0; j < d; j++)
+        attr[j] = (attr[j] + share / d) / f->n_trees;
+}
+
+TEST(iforest, explain_equals_shapley_by_definition)
+{
+    const size_t nn = 500, na = 20, n = nn + na;
+    const int d = 6, shifted = 3;
+    double *x = shifted_data(9, nn, na, d, shifted), a[6], want[6], worst = 0.0;
+    struct iforest_options o;
+    struct iforest *f = NULL;
+    struct ml_err err;
+    size_t rows[5] = {0, 7, nn, nn + 5, n - 1}, k;
+    int j, pass;
+
+    if (!x)
+        return;
+    for (pass = 0; pass < 2; pass++) {
+        iforest_options_default(&o);
+        o.seed = 5;
+        o.n_trees = 20;
+        o.missing = pass ? IFOREST_MISSING_DIVIDE : IFOREST_MISSING_FAIL;
+        if (pass) /* some missing values, in training and in the rows explained */
+            for (k = 0; k < n; k += 13)
+                x[(size_t)(k % d) * n + k] = NAN;
+        CHECK_OK(iforest_fit(x, n, d, NULL, &o, &f, &err), &err);
+        if (!f)
+            break;
+        for (k = 0; k < 5; k++) {
+            CHECK_OK(iforest_explain(f, x + rows[k], 1, n, a, &err), &err);
+            ref_explain(f, x + rows[k], n, want);
+            for (j = 0; j < d; j++) {
+                CHECK_ABS(a[j], want[j], 1e-12);
+                worst = fmax(worst, fabs(a[j] - want[j]));
+            }
+        }
+        iforest_free(f);
+        f = NULL;
+    }
+    printf("    largest |attribution - Shapley by definition| %.2e\n", worst);
+    free(x);
+}
+
 /* Issue acceptance 4: the shifted feature tops the attribution for >= 95%
- * of the shifted rows.  One forest of 100 trees explains with the noise of
- * 100 random feature choices per path: rows that are also in the tail of
- * another feature (about 1 in 10 here; beyond the sample's range iForest
- * cannot tell 3 sd from 6 sd) go either way, and a single run lands
- * anywhere in 87-100%.  So the rate is pooled over 5 data sets x 4 seeds:
- * with 100 trees (the default) it is reported and held to >= 90%, with 500
- * trees, where the per-row average settles, to the issue's >= 95%. */
+ * of the shifted rows, with the default 100 trees.  The 100 anomalies are
+ * 5% of the training data, so each sub-sample holds a small cluster of them
+ * around x3 = 5 and a row of that cluster that is also in the tail of
+ * another feature is isolated from its cluster by that feature: such rows
+ * (a few in 100) can go either way, and one forest of 100 trees lands
+ * anywhere in 89-100%.  So the rate is pooled over 5 data sets x 4 seeds and
+ * held to >= 95% at 100 and 500 trees (hyperplane trees, whose
+ * attributions share each cut among its coordinates: >= 80%).  Measured
+ * when the Shapley rule replaced the per-split telescoping rule (which gave
+ * 93.7% and 96.2%): 95.4% and 97.0%. */
 TEST(iforest, explain_shifted_feature_tops)
 {
     const size_t nn = 2000, na = 100, n = nn + na;
@@ -882,7 +1001,7 @@ TEST(iforest, explain_shifted_feature_tops)
                    "%zu ... %zu of %zu)\n",
                    ext, trees[q], top, total, 100.0 * top / total, lo, hi, na);
             if (ext == 0)
-                CHECK(top >= (size_t)ceil((q == 0 ? 0.90 : 0.95) * total),
+                CHECK(top >= (size_t)ceil(0.95 * total),
                       "%d trees: f3 tops %zu of %zu", trees[q], top, total);
             else
                 CHECK(top >= (size_t)ceil(0.80 * total), "ext 5, %d trees: f3 tops %zu of %zu",
@@ -1168,11 +1287,18 @@ TEST(iforest, sklearn_mean_scores_live)
             sum_diff += mean[i] - rm[i];
             sum_diff_shipped += mean[i] - sm[i];
         }
-        printf("    vs scikit-learn trees with the paper's exact c(n): %zu of %zu rows (%.2f%%) "
-               "within 4 se, largest |z| %.2f, mean difference %+.2e\n",
+        /* The issue fixes the exact c(n), so the governing comparison is
+         * with scikit-learn's own trees rescored with it; shipped
+         * scikit-learn takes H(i) ~ ln i + gamma at every leaf, which
+         * shifts small leaves' c(size) and so every score a little in one
+         * direction: that figure is printed, not held to 99%. */
+        printf("    [asserted >= 99%%] vs scikit-learn's trees rescored with the paper's exact "
+               "c(n): %zu of %zu rows (%.2f%%) within 4 se, largest |z| %.2f, mean difference "
+               "%+.2e\n",
                within, n, 100.0 * within / n, worst_z, sum_diff / n);
-        printf("    vs scikit-learn as shipped (c(n) with ln + gamma): %zu of %zu rows (%.2f%%) "
-               "within 4 se, mean difference %+.2e\n",
+        printf("    [reported only] vs scikit-learn's shipped score_samples (c(n) with "
+               "H(i) ~ ln i + gamma): %zu of %zu rows (%.2f%%) within 4 se, mean difference "
+               "%+.2e\n",
                within_shipped, n, 100.0 * within_shipped / n, sum_diff_shipped / n);
         CHECK(within >= (size_t)ceil(0.99 * n), "only %zu of %zu rows within 4 se", within, n);
     }
@@ -1279,6 +1405,153 @@ static double *take_columns(const struct ml_table *t, const char *const *names, 
         memcpy(x + (size_t)j * t->nrow, c, t->nrow * sizeof *x);
     }
     return x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double u = *(const double *)a, v = *(const double *)b;
+    return (u > v) - (u < v);
+}
+
+/* Ties at a quantile threshold: with v sorted, the rows flagged strictly
+ * above the linear-interpolated quantile at position q = (1 - c)(n - 1)
+ * are exactly the top n - 1 - floor(q) unless the two order statistics
+ * around q are shared with other rows; returns how many such extra rows
+ * there are (0 when both are unique). */
+static size_t boundary_ties(const double *v, size_t n, double cont)
+{
+    double *c = malloc(n * sizeof *c), lo, hi;
+    size_t i, k, ties = 0;
+
+    if (!c)
+        return n;
+    memcpy(c, v, n * sizeof *c);
+    qsort(c, n, sizeof *c, cmp_double);
+    k = (size_t)floor((1.0 - cont) * (double)(n - 1));
+    lo = c[k];
+    hi = c[k + 1 < n ? k + 1 : k];
+    for (i = 0; i < n; i++)
+        ties += c[i] == lo || c[i] == hi;
+    free(c);
+    return ties - (lo == hi ? 1 : 2);
+}
+
+/* scikit-learn's outputs with contamination = 0.1 (issue: "outputs like
+ * scikit-learn's"): (1) iforest_decision and iforest_is_anomaly, given
+ * scikit-learn's own scores and offset_, reproduce its decision_function
+ * and predict() row by row; (2) our forest fitted with contamination 0.1
+ * flags as many training rows as scikit-learn's predict() does (both set
+ * the threshold at the linear-interpolated quantile of the training scores
+ * and flag strictly beyond it, so the counts agree exactly unless scores
+ * tie); (3) our decision_function is negative exactly where is_anomaly. */
+TEST(iforest, sklearn_contamination_rule_live)
+{
+    const size_t n = 3000;
+    const int d = 4;
+    const double cont = 0.1;
+    const char *names[4] = {"a", "b", "c", "k"};
+    char why[512], csv[600], out[600], log[600], args[4096];
+    double *x = NULL, *s = NULL;
+    struct ml_table *ref = NULL;
+    struct iforest *f = NULL;
+    const char *tmp;
+    size_t i, sk_flag = 0, ours_flag = 0, rule_agree = 0, sign_agree = 0, ties;
+    double worst_dec = 0.0;
+
+    if (slow_tests_off("the live contamination comparison with scikit-learn"))
+        return;
+    if (!python_sklearn(why, sizeof why)) {
+        test_skip(why);
+        return;
+    }
+    x = live_data(n, d);
+    s = malloc(n * sizeof *s);
+    if (!x || !s)
+        goto out;
+    tmp = test_tmpdir();
+    snprintf(csv, sizeof csv, "%s/cont.csv", tmp);
+    snprintf(out, sizeof out, "%s/sklearn_cont.csv", tmp);
+    snprintf(log, sizeof log, "%s/sklearn_cont.log", tmp);
+    CHECK(write_csv(csv, x, n, d, names, NULL, NULL) == 0);
+    snprintf(args, sizeof args,
+             "--train '%s' --score '%s' --features a,b,c,k --seeds 0:1 --per-seed "
+             "--contamination %.17g --out '%s'",
+             csv, csv, cont, out);
+    if (run_sklearn(args, log) != 0)
+        goto out;
+    ref = read_table(out, ',', NULL);
+    if (!ref)
+        goto out;
+    CHECK(ref->nrow == n, "%zu rows from sklearn", ref->nrow);
+    if (ref->nrow != n)
+        goto out;
+    {
+        struct iforest_options o;
+        struct ml_err err;
+        const double *s0 = column(ref, "s0"), *pred = column(ref, "pred");
+        const double *dec = column(ref, "decision"), *off = column(ref, "offset");
+        struct iforest sk;
+        if (!s0 || !pred || !dec || !off)
+            goto out;
+        iforest_options_default(&o);
+        o.seed = 0;
+        o.contamination = cont;
+        o.threads = 2;
+        CHECK_OK(iforest_fit(x, n, d, names, &o, &f, &err), &err);
+        if (!f)
+            goto out;
+        CHECK_OK(iforest_score(f, x, n, n, s, 2, &err), &err);
+
+        /* (1) our two rules on scikit-learn's scores and offset_ (s0 is
+         * rebuilt from its trees and checked against score_samples to
+         * 1e-12 by the script) */
+        sk = *f;
+        sk.offset = off[0];
+        sk.threshold = -off[0];
+        for (i = 0; i < n; i++) {
+            int sk_anom = pred[i] == -1.0;
+            CHECK(pred[i] == 1.0 || pred[i] == -1.0, "row %zu: predict %g", i, pred[i]);
+            sk_flag += sk_anom;
+            worst_dec = fmax(worst_dec, fabs(iforest_decision(&sk, s0[i]) - dec[i]));
+            /* a score within rounding of the threshold may go either way */
+            rule_agree += iforest_is_anomaly(&sk, s0[i]) == sk_anom ||
+                          fabs(s0[i] - sk.threshold) <= 1e-12;
+        }
+        CHECK(worst_dec <= 1e-12, "decision_function differs by up to %.3g", worst_dec);
+        CHECK(rule_agree == n, "is_anomaly agrees with predict() on %zu of %zu rows", rule_agree,
+              n);
+
+        /* (2) and (3) on our own forest */
+        for (i = 0; i < n; i++) {
+            int a = iforest_is_anomaly(f, s[i]);
+            ours_flag += a;
+            sign_agree += (iforest_decision(f, s[i]) < 0.0) == a;
+        }
+        CHECK(sign_agree == n, "decision < 0 matches is_anomaly on %zu of %zu rows", sign_agree,
+              n);
+        CHECK(f->offset == -f->threshold);
+        {
+            size_t want = n - 1 - (size_t)floor((1.0 - cont) * (double)(n - 1));
+            size_t t_ours = boundary_ties(s, n, cont), t_sk = boundary_ties(s0, n, cont);
+            ties = t_ours + t_sk;
+            CHECK(ours_flag + t_ours >= want && ours_flag <= want + t_ours,
+                  "contamination %.2f: we flag %zu, want %zu (ties %zu)", cont, ours_flag, want,
+                  t_ours);
+            CHECK(sk_flag + t_sk >= want && sk_flag <= want + t_sk,
+                  "contamination %.2f: scikit-learn flags %zu, want %zu (ties %zu)", cont,
+                  sk_flag, want, t_sk);
+        }
+        printf("    contamination %.2f on %zu training rows: plantfit flags %zu (threshold s > "
+               "%.6f), scikit-learn predict() %zu (offset_ %.6f); scores tied at the thresholds %zu; "
+               "is_anomaly/decision on scikit-learn's scores agree with predict()/"
+               "decision_function on %zu rows (|decision diff| <= %.1e)\n",
+               cont, n, ours_flag, f->threshold, sk_flag, off[0], ties, rule_agree, worst_dec);
+    }
+out:
+    iforest_free(f);
+    ml_table_free(ref);
+    free(x);
+    free(s);
 }
 
 TEST(iforest, skab_valve_auc_live)

@@ -13,10 +13,11 @@
  * scikit-learn's outputs: score_samples = -s, offset (threshold),
  * decision_function = score_samples - offset, predict = +1 normal / -1 anomaly.
  *
- * Explanations: along a row's path, each split on feature j shortens the
- * path relative to the expected depth of the subtree it leaves; the
- * attributions sum, per tree and averaged over trees, to the row's total
- * deficit c(sample_size) - h(x) (see iforest_explain).
+ * Explanations: per feature, how much it shortened the row's path: the
+ * Shapley values of the path length of each tree (axis-parallel trees) or
+ * each split's telescoping share (hyperplanes), summing, per tree and
+ * averaged over trees, to the row's total deficit c(sample_size) - h(x)
+ * (see iforest_explain).
  *
  * The struct is transparent (structure-of-arrays nodes) so the HDF5 writer
  * can serialise it.  A fitted forest is immutable; scoring is thread-safe.
@@ -150,15 +151,46 @@ enum ml_status iforest_path_length(const struct iforest *f, const double *x, siz
                                    struct ml_err *err);
 
 /* Per-feature attributions for m rows: attr[i * d + j] = how much feature
- * j's splits shortened row i's path, averaged over trees, such that
+ * j shortened row i's path, averaged over trees, such that
  * sum_j attr[i * d + j] = c(sample_size) - E[h(x_i)] (the row's deficit;
- * negative for rows deeper than average).  The split at node v (n_v training
- * rows) sending the row to child u contributes c(n_v) - 1 - c(n_u); a
- * hyperplane shares it among its non-zero coordinates in proportion to
- * |coef_j (x_j - q_j)|, q the point of the hyperplane nearest the centre of
- * the training box [fmin, fmax]; a divided (missing) split gives
- * c(n_v) - 1 - w c(n_left) - (1 - w) c(n_right) to the missing feature(s) and
- * weights both subtrees.  Errors as iforest_score. */
+ * negative for rows deeper than average).
+ *
+ * Axis-parallel trees: -phi_j, phi_j the Shapley value of feature j in the
+ * game whose value v(S) is the tree's path length h(x) when only the
+ * features in S are known, an unknown feature sending the row down both
+ * children weighted by their training sizes (the "path-dependent" game of
+ * TreeSHAP: Lundberg et al., Nature Machine Intelligence 2:56-67, 2020; shap's
+ * TreeExplainer explains scikit-learn's IsolationForest this way).  A missing
+ * value divided (missing = divide) is a known feature whose row goes both
+ * ways by frac_left.  The phi_j sum to h(x) - A, A = v(no feature) the mean
+ * path length of the tree's own training rows; the rest of the deficit,
+ * c(sample_size) - A, does not depend on the row and is shared equally among
+ * the d features (so it moves no feature's rank; a feature that played no
+ * part gets just that share, usually negative: A exceeds c(psi) in
+ * depth-limited trees).  Why Shapley: the earlier rule, each split on the
+ * path credited with c(n_v) - 1 - c(n_child) (the expected-depth reduction
+ * of that split, telescoping to c(psi) - h), credits a feature only for the
+ * splits the row happened to meet, so it is as noisy as the tree's random
+ * choice of which feature to cut first; Shapley averages over the order in
+ * which features become known and uses every leaf.  On the shifted-feature
+ * test (tests/test_iforest.c; 120 forests of 100 trees) the shifted feature
+ * topped 95.9% of rows with Shapley, 95.4% with the same per-split rule on
+ * the tree's own expected depths (Saabas-style path contributions), 95.0%
+ * with c(n), 91% with DIFFI's split-imbalance weights (Carletti et al.,
+ * 2020) sharing each tree's deficit, 85% with local DIFFI itself.  Cost:
+ * every leaf of every tree, O(leaves U^2) per tree with U <= max_depth the
+ * distinct features on a leaf's path: about 0.6 ms per row with 100 trees
+ * of psi = 256 and 8 features (the per-split rule: ~13 us; a score walks
+ * one path per tree: ~1 us).
+ *
+ * Hyperplane trees: the split at node v (n_v training rows) sending the row
+ * to child u contributes c(n_v) - 1 - c(n_u), shared among the hyperplane's
+ * non-zero coordinates in proportion to |coef_j (x_j - q_j)|, q the point of
+ * the hyperplane nearest the centre of the training box [fmin, fmax]; a
+ * divided (missing) split gives c(n_v) - 1 - w c(n_left) - (1 - w)
+ * c(n_right) to the missing feature(s) and weights both subtrees.
+ *
+ * Errors as iforest_score, and ML_ENOMEM. */
 enum ml_status iforest_explain(const struct iforest *f, const double *x, size_t m,
                                size_t n_stride, double *attr, struct ml_err *err);
 

@@ -718,11 +718,182 @@ static double explain_rec(const struct iforest *f, size_t base, int32_t v, const
     }
 }
 
+/* Path-dependent Shapley values of one axis-parallel tree (the game of
+ * TreeSHAP: Lundberg, Erion, Chen et al., "From local explanations to global
+ * understanding with explainable AI for trees", Nature Machine Intelligence
+ * 2, 2020, Algorithm 2).  The tree function is the path length h(x); the
+ * value of a coalition S of features is the path length when the features
+ * outside S are unknown and, at a split on such a feature, the row goes down
+ * both children weighted by the children's training sizes:
+ *     v(S) = sum over leaves l of h_l * prod_{k on l's path} (k in S ? o_k : z_k),
+ * h_l = depth + c(size), z_k the product of the size fractions of the path's
+ * splits on k and o_k the product of the row's own weights there (1 or 0;
+ * frac_left / 1 - frac_left for a missing value divided).  So for each leaf
+ * with U distinct path features, Shapley's sum over coalitions groups by
+ * coalition size: phi_j += h_l (o_j - z_j) sum_s r_s s! (U-1-s)! / U!, r_s
+ * the coefficient of t^s in prod_{k != j} (z_k + o_k t).  Features not on
+ * the leaf's path are null players there and do not change the weights.
+ * Every leaf is visited (O(leaves U^2) per tree), unlike the one path of a
+ * score.  sum_j phi_j = v(all) - v(none) = h(x) - A, A = v(none) the mean
+ * path length of the tree's own training rows. */
+struct shap_walk {
+    const struct iforest *f;
+    size_t base;
+    const double *x;
+    size_t stride;
+    int u;                              /* distinct features on the current path */
+    int feat[IFOREST_DEPTH_MAX];        /* they, in order of first use */
+    double z[IFOREST_DEPTH_MAX], o[IFOREST_DEPTH_MAX];
+    double *poly;                       /* (IFOREST_DEPTH_MAX + 1)^2: at depth k,
+                                           prod (z + o t) over the path so far */
+    double r[IFOREST_DEPTH_MAX + 1];
+    double v0;                          /* accumulates v(none) */
+    double *phi;                        /* d, accumulates phi_j */
+};
+
+/* shap_weight[u][s] = s! (u-1-s)! / u!, the Shapley weight of a coalition
+ * of s of the other u - 1 players, for u <= IFOREST_DEPTH_MAX. */
+static double shap_weight[IFOREST_DEPTH_MAX + 1][IFOREST_DEPTH_MAX];
+static pthread_once_t shap_once = PTHREAD_ONCE_INIT;
+
+static void shap_weight_init(void)
+{
+    int u, s;
+
+    for (u = 1; u <= IFOREST_DEPTH_MAX; u++) {
+        shap_weight[u][0] = 1.0 / u;
+        for (s = 0; s + 1 < u; s++)
+            shap_weight[u][s + 1] = shap_weight[u][s] * (double)(s + 1) / (double)(u - 1 - s);
+    }
+}
+
+/* r = q / (z + o t) for q of degree u (a multiple of z + o t), by
+ * synthetic division from the end whose divisor coefficient is larger (each
+ * step then shrinks the error).  z + o t must not be 0. */
+static void poly_div(double *r, const double *q, int u, double z, double o)
+{
+    int s;
+
+    if (u == 0)
+        return;
+    if (o >= z) {
+        double inv = 1.0 / o;
+        r[u - 1] = q[u] * inv;
+        for (s = u - 1; s >= 1; s--)
+            r[s - 1] = (q[s] - z * r[s]) * inv;
+    } else {
+        double inv = 1.0 / z;
+        r[0] = q[0] * inv;
+        for (s = 1; s < u; s++)
+            r[s] = (q[s] - o * r[s - 1]) * inv;
+    }
+}
+
+/* r = q (z + o t), q of degree u; r may be q */
+static void poly_mul(double *r, const double *q, int u, double z, double o)
+{
+    int s;
+
+    r[u + 1] = o * q[u];
+    for (s = u; s >= 1; s--)
+        r[s] = z * q[s] + o * q[s - 1];
+    r[0] = z * q[0];
+}
+
+/* Add leaf l's terms (path length h) to phi and v0; q = prod_k (z_k + o_k t)
+ * over the path's u distinct features, lowest degree first. */
+static void shap_leaf(struct shap_walk *w, const double *q, double h)
+{
+    int u = w->u, s, j;
+    double *r = w->r, cold = 0.0;
+    const double *wt = shap_weight[u];
+
+    w->v0 += h * q[0];
+    if (u == 0)
+        return;
+    /* a feature sending the row away from this leaf (o_j = 0, z_j > 0):
+     * r = q / z_j, so h (o_j - z_j) sum_s r_s wt_s = -h sum_{s<u} q_s wt_s,
+     * the same for all of them (q_u = 0 then) */
+    for (s = 0; s < u; s++)
+        cold += q[s] * wt[s];
+    for (j = 0; j < u; j++) {
+        double zj = w->z[j], oj = w->o[j], sum = 0.0;
+        if (oj == zj)
+            continue;
+        if (oj == 0.0) {
+            w->phi[w->feat[j]] -= h * cold;
+            continue;
+        }
+        poly_div(r, q, u, zj, oj);
+        for (s = 0; s < u; s++)
+            sum += r[s] * wt[s];
+        w->phi[w->feat[j]] += h * (oj - zj) * sum;
+    }
+}
+
+/* Visit the subtree at node v (depth `depth`, path polynomial in
+ * w->poly at that depth) and every leaf below it. */
+static void shap_rec(struct shap_walk *w, int32_t v, int depth)
+{
+    const struct iforest *f = w->f;
+    size_t g = w->base + (size_t)v, gl, gr;
+    const size_t stride = IFOREST_DEPTH_MAX + 1;
+    const double *q = w->poly + (size_t)depth * stride;
+    double *qc = w->poly + (size_t)(depth + 1) * stride;
+    double nl, nr, zl, ol, zp, op;
+    int j, p, side, added = 0;
+
+    if (f->left[g] < 0) {
+        shap_leaf(w, q, (double)depth + iforest_c((double)f->size[g]));
+        return;
+    }
+    gl = w->base + (size_t)f->left[g];
+    gr = w->base + (size_t)f->right[g];
+    j = f->feature[g];
+    nl = (double)f->size[gl];
+    nr = (double)f->size[gr];
+    /* the children's sizes, not the node's, so the two fractions sum to 1
+     * whatever a model file says */
+    zl = nl + nr > 0.0 ? nl / (nl + nr) : f->frac_left[g];
+    if (node_missing(f, g, w->x, w->stride))
+        ol = f->frac_left[g];
+    else
+        ol = goes_right(f, g, w->x, w->stride) ? 0.0 : 1.0;
+    for (p = 0; p < w->u && w->feat[p] != j; p++)
+        ;
+    if (p == w->u) {
+        w->feat[p] = j;
+        w->z[p] = w->o[p] = 1.0;
+        added = 1;
+    }
+    zp = w->z[p];
+    op = w->o[p];
+    for (side = 0; side < 2; side++) {
+        double zc = zp * (side ? 1.0 - zl : zl), oc = op * (side ? 1.0 - ol : ol);
+        if (zc == 0.0 && oc == 0.0)
+            continue; /* every coalition weighs 0 below */
+        w->z[p] = zc;
+        w->o[p] = oc;
+        if (added) {
+            poly_mul(qc, q, w->u, zc, oc);
+            w->u++;
+        } else {
+            poly_div(qc, q, w->u, zp, op);
+            poly_mul(qc, qc, w->u - 1, zc, oc);
+        }
+        shap_rec(w, side ? f->right[g] : f->left[g], depth + 1);
+        w->u -= added;
+    }
+    w->z[p] = zp;
+    w->o[p] = op;
+}
+
 enum ml_status iforest_explain(const struct iforest *f, const double *x, size_t m,
                                size_t n_stride, double *attr, struct ml_err *err)
 {
     size_t i;
     int j, t;
+    double *poly = NULL;
     enum ml_status st = check_rows_args(f, x, m, n_stride, attr, err);
 
     if (st != ML_OK)
@@ -742,14 +913,42 @@ enum ml_status iforest_explain(const struct iforest *f, const double *x, size_t 
             for (j = 0; j < f->d; j++)
                 if (is_missing(x[(size_t)j * n_stride + i]))
                     return fail_missing(f, x, n_stride, i, j, err);
+    if (f->extension_level == 0) {
+        poly = malloc((size_t)(IFOREST_DEPTH_MAX + 1) * (IFOREST_DEPTH_MAX + 1) * sizeof *poly);
+        if (!poly)
+            ML_FAIL(err, ML_ENOMEM, "iforest: out of memory explaining rows");
+        pthread_once(&shap_once, shap_weight_init);
+    }
     for (i = 0; i < m; i++) {
         double *acc = attr + i * (size_t)f->d, inv_t = 1.0 / f->n_trees;
         for (j = 0; j < f->d; j++)
             acc[j] = 0.0;
+        if (f->extension_level == 0) {
+            /* attr_j = mean over trees of -phi_j + (c(psi) - A) / d */
+            struct shap_walk w;
+            double share;
+            w.poly = poly;
+            w.poly[0] = 1.0;
+            w.f = f;
+            w.x = x + i;
+            w.stride = n_stride;
+            w.u = 0;
+            w.v0 = 0.0;
+            w.phi = acc;
+            for (t = 0; t < f->n_trees; t++) {
+                w.base = f->tree_start[t];
+                shap_rec(&w, 0, 0);
+            }
+            share = (f->n_trees * iforest_c((double)f->sample_size) - w.v0) / f->d;
+            for (j = 0; j < f->d; j++)
+                acc[j] = (share - acc[j]) * inv_t;
+            continue;
+        }
         for (t = 0; t < f->n_trees; t++)
             explain_rec(f, f->tree_start[t], 0, x + i, n_stride, 0, 1.0, acc);
         for (j = 0; j < f->d; j++)
             acc[j] *= inv_t;
     }
+    free(poly);
     return ML_OK;
 }

@@ -7,7 +7,7 @@ Usage:
   iforest_sklearn.py --train TRAIN.csv --score A.csv [--score B.csv ...]
                      --features f1,f2,... --seeds FIRST:END --out OUT.csv
                      [--sep ,] [--n-estimators 100] [--max-samples 256]
-                     [--per-seed]
+                     [--per-seed] [--contamination C]
 
 For each seed in range(FIRST, END) it fits
   IsolationForest(n_estimators, max_samples, random_state=seed)
@@ -30,6 +30,11 @@ Output (CSV with header): file,row,mean,sd,mean_exact,sd_exact[,s<seed>...]
   mean, sd  mean and standard deviation (ddof = 1) of s over the seeds
   *_exact   the same for s_exact
   s<seed>   with --per-seed: s for each seed
+  pred, decision, offset
+            with --contamination C (a fraction): every forest is fitted
+            with contamination=C (same trees: it only sets offset_), and for
+            the first seed predict() (+1 inlier, -1 anomaly),
+            decision_function() and offset_ (the same on every row)
 Numbers are written with repr() (17 significant digits, round-trip).
 Exit status 77 if scikit-learn or numpy is not installed.
 """
@@ -132,6 +137,7 @@ def main():
     ap.add_argument("--n-estimators", type=int, default=100)
     ap.add_argument("--max-samples", type=int, default=256)
     ap.add_argument("--per-seed", action="store_true")
+    ap.add_argument("--contamination", type=float, default=None)
     a = ap.parse_args()
 
     features = a.features.split(",")
@@ -144,9 +150,16 @@ def main():
     m = xall.shape[0]
     s_all = np.empty((len(seeds), m))
     e_all = np.empty((len(seeds), m))
+    cont = "auto" if a.contamination is None else a.contamination
+    pred = dec = None
+    offset = 0.0
     for k, seed in enumerate(seeds):
         clf = IsolationForest(n_estimators=a.n_estimators, max_samples=a.max_samples,
-                              random_state=seed).fit(xtrain)
+                              contamination=cont, random_state=seed).fit(xtrain)
+        if k == 0 and a.contamination is not None:
+            pred = clf.predict(xall)
+            dec = clf.decision_function(xall)
+            offset = float(clf.offset_)
         h_sk = np.zeros(m)
         h_ex = np.zeros(m)
         for est in clf.estimators_:
@@ -176,6 +189,8 @@ def main():
         head = ["file", "row", "mean", "sd", "mean_exact", "sd_exact"]
         if a.per_seed:
             head += ["s%d" % s for s in seeds]
+        if pred is not None:
+            head += ["pred", "decision", "offset"]
         fh.write(",".join(head) + "\n")
         i = 0
         for fidx, x in enumerate(xs):
@@ -184,6 +199,8 @@ def main():
                          repr(float(mean_e[i])), repr(float(sd_e[i]))]
                 if a.per_seed:
                     cells += [repr(float(v)) for v in s_all[:, i]]
+                if pred is not None:
+                    cells += [str(int(pred[i])), repr(float(dec[i])), repr(offset)]
                 fh.write(",".join(cells) + "\n")
                 i += 1
     print("sklearn %s, numpy %s, %d seeds, %d rows" % (sklearn.__version__, np.__version__,
