@@ -806,6 +806,16 @@ TEST(iforest, explain_sums_to_deficit)
         for (i = 0; i < n * d; i++)
             a[i] = NAN;
         CHECK_OK(iforest_explain(f, x, n, n, a, &err), &err);
+        {
+            /* two threads: the same bits */
+            double *a2 = malloc(n * d * sizeof *a2);
+            if (a2) {
+                CHECK_OK(iforest_explain_mt(f, x, n, n, a2, 2, &err), &err);
+                CHECK(memcmp(a, a2, n * d * sizeof *a2) == 0,
+                      "ext %d: explanations differ with 2 threads", ext);
+                free(a2);
+            }
+        }
         for (i = 0; i < n; i++) {
             double sum = 0.0;
             for (j = 0; j < d; j++)

@@ -194,6 +194,12 @@ enum ml_status iforest_path_length(const struct iforest *f, const double *x, siz
 enum ml_status iforest_explain(const struct iforest *f, const double *x, size_t m,
                                size_t n_stride, double *attr, struct ml_err *err);
 
+/* The same on `threads` threads (rows split into contiguous ranges; the
+ * attributions do not depend on the thread count). */
+enum ml_status iforest_explain_mt(const struct iforest *f, const double *x, size_t m,
+                                  size_t n_stride, double *attr, int threads,
+                                  struct ml_err *err);
+
 /* c(n) of the paper: average path length of an unsuccessful BST search,
  * 2H(n-1) - 2(n-1)/n; H exact (compensated sum) for n <= 1000, else the
  * asymptotic series; c(n <= 1) = 0, c(2) = 1.  Thread-safe. */
