@@ -142,7 +142,7 @@ bench-bin: $(BENCH_BIN)
 # the Step Functions definition and the Jenkinsfile checked.  Its packages
 # (podman, buildah, runc, debootstrap, strace, npm) come from
 # scripts/deps-container.sh, not `make deps`.  `make image` builds
-# plantfit:<commit> only.
+# localhost/plantfit:<commit> only (scripts/build-image.sh).
 .PHONY: container-test image
 container-test:
 	@bash scripts/deps-container.sh
@@ -150,7 +150,4 @@ container-test:
 
 image:
 	@bash scripts/deps-container.sh
-	@bash scripts/container-base.sh
-	podman --runtime runc --cgroup-manager cgroupfs build --pull=never --network=host \
-	    --isolation chroot -f Dockerfile.train --build-arg GIT_COMMIT=$(GIT_COMMIT_BUILD) \
-	    -t plantfit:$(GIT_COMMIT_BUILD) .
+	bash scripts/build-image.sh

@@ -24,7 +24,8 @@ cd "$(dirname "$0")/../.."
 FILTER=${1:-}
 PODMAN=(podman --runtime runc --cgroup-manager cgroupfs)
 COMMIT=$(git rev-parse HEAD 2>/dev/null || true)
-IMAGE=localhost/plantfit:container-test
+# PLANTFIT_IMAGE: the tag to build and test (Jenkins: the one it pushes).
+IMAGE=${PLANTFIT_IMAGE:-localhost/plantfit:container-test}
 ROOT=$(mktemp -d /tmp/plantfit-container-XXXXXX)
 CONTAINERS=()
 cleanup() {
@@ -134,17 +135,13 @@ BUILT=0
 if [ $want_image = 1 ]; then
     begin build
     if bash scripts/container-base.sh; then
-        VERSION=$(sed -n 's/^ *return "\([0-9][^"]*\)";/\1/p' entrypoint/version.c | head -1)
-        SOURCE=$(git remote get-url origin 2>/dev/null || echo "file://$PWD")
         t0=$(date +%s.%N)
-        "${PODMAN[@]}" build --pull=never --network=host --isolation chroot -f Dockerfile.train \
-            --build-arg GIT_COMMIT="$COMMIT" --build-arg PLANTFIT_VERSION="$VERSION" \
-            --build-arg SOURCE_URL="$SOURCE" -t "$IMAGE" . > "$ROOT/build.log" 2>&1
+        GIT_COMMIT=$COMMIT bash scripts/build-image.sh "$IMAGE" > "$ROOT/build.log" 2>&1
         rc=$?
         BUILD_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
         if [ $rc = 0 ]; then
             BUILT=1
-            echo "    image $IMAGE built in $BUILD_SECONDS s (GIT_COMMIT=$COMMIT, version $VERSION)"
+            echo "    image $IMAGE built in $BUILD_SECONDS s (GIT_COMMIT=$COMMIT)"
             grep -E '^unit:' "$ROOT/build.log" | sed 's/^/    build-stage /'
         else
             tail -40 "$ROOT/build.log"
@@ -369,7 +366,89 @@ PY
 fi
 
 # ------------------------------------------ Step Functions and Jenkinsfile
-# (appended below)
+
+# static NAME CMD...: run a checker printing "ok   X" / "FAIL X" lines and
+# "NAME: N passed, N failed"; its counts join ours.
+static() {
+    local name=$1 out line
+    shift
+    out=$("$@" 2>&1)
+    echo "$out"
+    line=$(echo "$out" | grep -E "^$name: [0-9]+ passed, [0-9]+ failed" | tail -1)
+    if [ -z "$line" ]; then
+        echo "FAIL container.$name: the checker did not finish"; failed=$((failed + 1)); return
+    fi
+    passed=$((passed + $(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')))
+    failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+}
+
+# mutant NAME FILE PYTHON-EDIT CHECKER...: the checker must reject FILE edited
+# by PYTHON-EDIT (on the text `s`), or it proves nothing.
+mutant() {
+    local name=$1 file=$2 edit=$3 m
+    shift 3
+    begin "mutant_$name"
+    m=$ROOT/mutant-$name.$(basename "$file")
+    /usr/bin/python3 -c "import sys; s=open(sys.argv[1]).read(); $edit; open(sys.argv[2],'w').write(s)" "$file" "$m"
+    cmp -s "$file" "$m" && fail "the edit changed nothing"
+    if "${@//@FILE@/$m}" > "$ROOT/mutant.log" 2>&1; then fail "accepted: $(tail -1 "$ROOT/mutant.log")"; fi
+    end
+}
+
+ASL=deploy/stepfunctions/training.asl.json
+ASL_INPUT=deploy/stepfunctions/example-input.json
+ASL_VALIDATOR_VERSION=$(/usr/bin/python3 -c "import json; print(json.load(open('tests/container/asl-validator/package.json'))['dependencies']['asl-validator'])")
+VALIDATOR=""
+if want asl; then
+    # asl-validator from npm, pinned with its whole tree by the committed
+    # package-lock.json, installed once into a cache outside the clone.
+    begin asl_validator_install
+    NPM_DIR=${PLANTFIT_CONTAINER_CACHE:-/var/cache/plantfit-container}/npm-asl-validator-$(sha256sum tests/container/asl-validator/package-lock.json | cut -c1-12)
+    VALIDATOR=$NPM_DIR/node_modules/.bin/asl-validator
+    if [ ! -x "$VALIDATOR" ]; then
+        if ! command -v npm > /dev/null; then
+            fail "npm is not installed (scripts/deps-container.sh installs it)"
+        else
+            mkdir -p "$NPM_DIR" && cp tests/container/asl-validator/package.json tests/container/asl-validator/package-lock.json "$NPM_DIR/"
+            (cd "$NPM_DIR" && npm ci --ignore-scripts --no-audit --no-fund) > "$ROOT/npm.log" 2>&1 ||
+                { fail "npm ci failed: $(tail -5 "$ROOT/npm.log")"; rm -rf "$NPM_DIR/node_modules"; }
+        fi
+    fi
+    v=$("$VALIDATOR" --version 2>/dev/null)
+    [ "$v" = "$ASL_VALIDATOR_VERSION" ] || fail "asl-validator version '$v', pinned $ASL_VALIDATOR_VERSION"
+    end
+    if [ "$CASE_FAILED" = 0 ]; then
+        begin asl_valid
+        "$VALIDATOR" --json-path "$ASL" > "$ROOT/aslv.log" 2>&1 || fail "$(cat "$ROOT/aslv.log")"
+        end
+        mutant asl_dangling_next "$ASL" "s=s.replace('\"Next\": \"ChallengerBeatsChampion\"', '\"Next\": \"Nowhere\"')" \
+            "$VALIDATOR" --json-path @FILE@
+        mutant asl_bad_path "$ASL" "s=s.replace('\"$.job_name\"', '\"job_name\"', 1)" "$VALIDATOR" --json-path @FILE@
+    fi
+    # The parameters against the real binary (the host build of this commit).
+    if make -s -j2 all > "$ROOT/host-build.log" 2>&1; then
+        static asl /usr/bin/python3 tests/container/asl_check.py "$ASL" "$ASL_INPUT" build/plantfit datasets/plant.csv "$ROOT"
+        mutant asl_number_hyperparameter "$ASL" "s=s.replace('\"seed\": \"1\"', '\"seed\": 1')" \
+            /usr/bin/python3 tests/container/asl_check.py @FILE@ "$ASL_INPUT" build/plantfit datasets/plant.csv "$ROOT"
+        mutant asl_unknown_hyperparameter "$ASL" "s=s.replace('\"method\": \"REML\"', '\"learning_rate\": \"0.1\"')" \
+            /usr/bin/python3 tests/container/asl_check.py @FILE@ "$ASL_INPUT" build/plantfit datasets/plant.csv "$ROOT"
+        mutant asl_channel_name "$ASL" "s=s.replace('\"ChannelName\": \"validation\"', '\"ChannelName\": \"valid\"')" \
+            /usr/bin/python3 tests/container/asl_check.py @FILE@ "$ASL_INPUT" build/plantfit datasets/plant.csv "$ROOT"
+        mutant asl_output_path "$ASL" "s=s.replace('/output/output.tar.gz', '/output.tar.gz')" \
+            /usr/bin/python3 tests/container/asl_check.py @FILE@ "$ASL_INPUT" build/plantfit datasets/plant.csv "$ROOT"
+    else
+        begin asl_host_build; fail "make failed, the ASL cannot be run against plantfit: $(tail -3 "$ROOT/host-build.log")"; end
+    fi
+fi
+
+if want jenkins; then
+    static jenkins /usr/bin/python3 tests/container/jenkinsfile_check.py Jenkinsfile
+    mutant jenkins_brace Jenkinsfile "i=s.rindex('}'); s=s[:i]+s[i+1:]" /usr/bin/python3 tests/container/jenkinsfile_check.py @FILE@
+    mutant jenkins_no_test_stage Jenkinsfile "s=s.replace(\"sh 'make test'\", \"sh 'make'\")" \
+        /usr/bin/python3 tests/container/jenkinsfile_check.py @FILE@
+    mutant jenkins_secret Jenkinsfile "s=s.replace('pipeline {', 'pipeline {\\n    environment { AWS_ACCESS_KEY_ID = \\'AKIAABCDEFGHIJKLMNOP\\' }', 1)" \
+        /usr/bin/python3 tests/container/jenkinsfile_check.py @FILE@
+fi
 
 echo "container-test: $passed passed, $failed failed"
 [ "$failed" = 0 ]
