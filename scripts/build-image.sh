@@ -23,5 +23,11 @@ if [ "${CONTAINER_ENGINE:-podman}" = docker ]; then
     exec docker build --pull "${ARGS[@]}" .
 fi
 bash scripts/container-base.sh
-exec podman --runtime runc --cgroup-manager cgroupfs build --pull=never --network=host \
-    --isolation chroot "${ARGS[@]}" .
+PODMAN=(podman --runtime runc --cgroup-manager cgroupfs)
+BUILD=(build --pull=never --network=host --isolation chroot)
+# The -dev stage tagged: it is the layer cache the next build starts from.
+"${PODMAN[@]}" "${BUILD[@]}" -f Dockerfile.train --target build-deps -t localhost/plantfit-build-deps:cache .
+"${PODMAN[@]}" "${BUILD[@]}" "${ARGS[@]}" .
+# Images of earlier builds of this Dockerfile that nothing refers to any more
+# (a moved tag, a finished build stage): only ours, by label.
+"${PODMAN[@]}" image prune -f --filter label=org.plantfit.cache=plantfit > /dev/null
