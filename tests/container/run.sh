@@ -5,6 +5,7 @@
 # if anything failed.
 #
 #   bash tests/container/run.sh [filter]     filter: a case name substring
+#   KEEP=1 keeps the work folder (/tmp/plantfit-container-*) for inspection
 #
 # No Docker engine runs on these machines; podman and buildah do (rootful,
 # runc, cgroupfs, chroot isolation).  `podman run` is refused here (setrlimit),
