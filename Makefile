@@ -137,3 +137,17 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/%)
 $(B)/bench_%: tests/bench/bench_%.c $(B)/libplantfit.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libplantfit.a $(LDLIBS)
 bench-bin: $(BENCH_BIN)
+
+# The container (issue 6): Dockerfile.train built and run with podman/buildah,
+# the Step Functions definition and the Jenkinsfile checked.  Its packages
+# (podman, buildah, runc, debootstrap, strace, npm) come from
+# scripts/deps-container.sh, not `make deps`.  `make image` builds
+# localhost/plantfit:<commit> only (scripts/build-image.sh).
+.PHONY: container-test image
+container-test:
+	@bash scripts/deps-container.sh
+	@bash tests/container/run.sh
+
+image:
+	@bash scripts/deps-container.sh
+	bash scripts/build-image.sh

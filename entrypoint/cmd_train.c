@@ -254,7 +254,7 @@ static enum ml_status read_config(struct train_ctx *c, struct ml_err *err)
 /* Fail before any data is read if the model directory cannot be written. */
 static enum ml_status probe_model_dir(struct train_ctx *c, struct ml_err *err)
 {
-    char probe[PATH_CAP];
+    char final[PATH_CAP], probe[PATH_CAP];
     enum ml_status st;
 
     st = fs_mkdir_p(c->model_dir, err);
@@ -262,9 +262,10 @@ static enum ml_status probe_model_dir(struct train_ctx *c, struct ml_err *err)
         ml_err_prefix(err, "model directory %s cannot be written: ", c->model_dir);
         return st;
     }
-    if (join(probe, sizeof probe, c->model_dir, "manifest.json") != 0)
+    if (join(final, sizeof final, c->model_dir, "manifest.json") != 0)
         ML_FAIL(err, ML_EINVAL, "model directory path too long: %s", c->model_dir);
-    fs_temp_name(probe, probe, sizeof probe);
+    /* Separate buffers: fs_temp_name reads its input while it writes. */
+    fs_temp_name(final, probe, sizeof probe);
     {
         int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
