@@ -13,6 +13,7 @@
 #include "hdf5/gam_h5.h"
 #include "hdf5/iforest_h5.h"
 #include "source/source.h"
+#include "source/tar_read.h"
 
 #define LIST_MAX 20 /* directory entries named when no model is there */
 
@@ -251,5 +252,86 @@ void model_dir_free(struct model_dir *md)
     gam_model_free(md->gam);
     iforest_free(md->forest);
     cJSON_Delete(md->manifest);
+    if (md->tmpdir[0]) {
+        tar_remove_tree(md->tmpdir);
+        fs_abandon(md->tmpdir);
+    }
     memset(md, 0, sizeof *md);
+}
+
+/* The model directory inside an extracted archive at dir: dir itself if it
+ * holds a model file or a manifest, else its only subdirectory. */
+static void archive_root(const char *dir, char *out, size_t cap)
+{
+    static const char *const marks[] = {MODEL_DIR_GAM, MODEL_DIR_IFOREST, MODEL_DIR_MANIFEST};
+    char p[4096], sub[4096];
+    struct dirent *e;
+    size_t k, nsub = 0, nother = 0;
+    DIR *d;
+
+    snprintf(out, cap, "%s", dir);
+    for (k = 0; k < sizeof marks / sizeof marks[0]; k++) {
+        snprintf(p, sizeof p, "%s/%s", dir, marks[k]);
+        if (present(p))
+            return;
+    }
+    d = opendir(dir);
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            nsub++;
+            snprintf(sub, sizeof sub, "%s", p);
+        } else {
+            nother++;
+        }
+    }
+    closedir(d);
+    if (nsub == 1 && nother == 0)
+        snprintf(out, cap, "%s", sub);
+}
+
+enum ml_status model_dir_open(const char *path, struct model_dir *md, struct ml_err *err)
+{
+    struct tar_limits lim;
+    struct stat sb;
+    char tmp[4096], root[4096];
+    const char *base = getenv("TMPDIR");
+    enum ml_status st;
+
+    memset(md, 0, sizeof *md);
+    if (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))
+        return model_dir_load(path, md, err);
+    if (!base || !base[0])
+        base = "/tmp";
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s/plantfit-model-XXXXXX", base) >= sizeof tmp)
+        ML_FAIL(err, ML_EINVAL, "TMPDIR path too long");
+    if (!mkdtemp(tmp))
+        ML_FAIL(err, ML_EIO, "cannot create a directory in %s to extract %s: %s", base, path,
+                strerror(errno));
+    /* Registered so that a stop signal removes the directory itself; the
+     * files in it go with tar_remove_tree on the normal paths. */
+    fs_temp_register(tmp);
+    tar_limits_default(&lim);
+    st = tar_extract(path, tmp, &lim, err);
+    if (st) {
+        ml_err_prefix(err, "model artifact: ");
+        tar_remove_tree(tmp);
+        fs_abandon(tmp);
+        return st;
+    }
+    archive_root(tmp, root, sizeof root);
+    st = model_dir_load(root, md, err);
+    if (st) {
+        ml_err_prefix(err, "%s (extracted): ", path);
+        tar_remove_tree(tmp);
+        fs_abandon(tmp);
+        return st;
+    }
+    snprintf(md->tmpdir, sizeof md->tmpdir, "%s", tmp);
+    return ML_OK;
 }

@@ -45,6 +45,8 @@ struct model_dir {
                                    hyperparameters ("label"), or NULL; points into
                                    manifest */
     char note[256];             /* "" or why the checks above were skipped */
+    char tmpdir[4096];          /* model_dir_open of an archive: where it was extracted
+                                   (removed by model_dir_free), else "" */
 };
 
 /* Load DIR.  On error *md is empty (nothing to free) and the message names
@@ -53,5 +55,13 @@ struct model_dir {
  * (manifest malformed, newer format, hash or size mismatch, bad HDF5). */
 enum ml_status model_dir_load(const char *dir, struct model_dir *md, struct ml_err *err);
 void model_dir_free(struct model_dir *md);
+
+/* model_dir_load of a directory, or of a model artifact: a (gzip'd) tar
+ * archive such as SageMaker's model.tar.gz (io/source/tar_read.h: no links,
+ * no absolute or ".." names, size limits), extracted into a fresh
+ * directory under $TMPDIR (default /tmp) that model_dir_free removes.  The
+ * model directory is the archive's root, or its only top-level directory
+ * when the root holds no model. */
+enum ml_status model_dir_open(const char *path, struct model_dir *md, struct ml_err *err);
 
 #endif

@@ -39,8 +39,10 @@ static void clear_bad(struct rs_chunk *c)
 {
     size_t i;
 
-    if (c->nbad && c->t)
-        for (i = 0; i < c->t->nrow; i++) {
+    /* Up to cap: a record cut short by an error may have marked the row
+     * after the last complete one. */
+    if (c->nbad && c->bad)
+        for (i = 0; i < c->cap; i++) {
             free(c->bad[i]);
             c->bad[i] = NULL;
         }
