@@ -126,6 +126,9 @@ void scorer_free(struct scorer *s)
     free(s->x);
     free(s->xr);
     free(s->attr);
+    free(s->top);
+    free(s->top_val);
+    free(s->ntop);
     memset(s, 0, sizeof *s);
 }
 
@@ -157,6 +160,20 @@ static enum ml_status reserve(struct scorer *s, size_t n, struct ml_err *err)
         if (!p)
             ML_FAIL(err, ML_ENOMEM, "out of memory for %zu rows of features", cap);
         s->x = p;
+    }
+    if (s->md->forest && s->with_top) {
+        int *ti = realloc(s->top, cap * SCORER_TOP * sizeof *ti);
+        double *tv;
+        int *nt;
+        if (ti)
+            s->top = ti;
+        tv = ti ? realloc(s->top_val, cap * SCORER_TOP * sizeof *tv) : NULL;
+        if (tv)
+            s->top_val = tv;
+        nt = tv ? realloc(s->ntop, cap * sizeof *nt) : NULL;
+        if (!nt)
+            ML_FAIL(err, ML_ENOMEM, "out of memory for %zu rows of attributions", cap);
+        s->ntop = nt;
     }
     s->cap = cap;
     return ML_OK;
@@ -332,6 +349,8 @@ static enum ml_status gam_run(struct scorer *s, const struct ml_table *t, struct
     return ML_OK;
 }
 
+static enum ml_status top_run(struct scorer *s, size_t n, struct ml_err *err);
+
 enum ml_status scorer_run(struct scorer *s, const struct rs_chunk *c, struct ml_err *err)
 {
     const struct ml_table *t = c->t;
@@ -362,29 +381,35 @@ enum ml_status scorer_run(struct scorer *s, const struct rs_chunk *c, struct ml_
         st = iforest_score(f, s->x, n, n, s->score, s->threads, err);
         if (st)
             return st;
+        if (s->with_top) {
+            st = top_run(s, n, err);
+            if (st)
+                return st;
+        }
     }
     return ML_OK;
 }
 
-enum ml_status scorer_top_features(struct scorer *s, const struct rs_chunk *c, size_t i,
-                                   int *top, double *val, int *ntop, struct ml_err *err)
+/* The top features of row i (features in x, column-major with n rows)
+ * into top/val/ntop, with scratch xr and attr of d doubles. */
+static enum ml_status top_of_row(const struct iforest *f, const double *x, size_t n, size_t i,
+                                 double *xr, double *attr, int *top, double *val, int *ntop,
+                                 struct ml_err *err)
 {
-    const struct iforest *f = s->md->forest;
-    size_t n = c->t->nrow;
     enum ml_status st;
     int j, k, q, taken;
 
     *ntop = 0;
     for (j = 0; j < f->d; j++)
-        s->xr[j] = s->x[(size_t)j * n + i];
-    st = iforest_explain(f, s->xr, 1, 1, s->attr, err);
+        xr[j] = x[(size_t)j * n + i];
+    st = iforest_explain(f, xr, 1, 1, attr, err);
     if (st)
         return st;
     for (k = 0; k < SCORER_TOP; k++) {
         int best = -1;
 
         for (j = 0; j < f->d; j++) {
-            if (!(s->attr[j] > 0.0) || (best >= 0 && !(s->attr[j] > s->attr[best])))
+            if (!(attr[j] > 0.0) || (best >= 0 && !(attr[j] > attr[best])))
                 continue;
             for (taken = 0, q = 0; q < *ntop && !taken; q++)
                 taken = top[q] == j;
@@ -394,8 +419,90 @@ enum ml_status scorer_top_features(struct scorer *s, const struct rs_chunk *c, s
         if (best < 0)
             break;
         top[*ntop] = best;
-        val[*ntop] = s->attr[best];
+        val[*ntop] = attr[best];
         ++*ntop;
     }
+    return ML_OK;
+}
+
+enum ml_status scorer_top_features(struct scorer *s, const struct rs_chunk *c, size_t i,
+                                   int *top, double *val, int *ntop, struct ml_err *err)
+{
+    if (s->with_top && s->ntop) {
+        int k;
+        *ntop = s->ntop[i];
+        for (k = 0; k < *ntop; k++) {
+            top[k] = s->top[i * SCORER_TOP + k];
+            val[k] = s->top_val[i * SCORER_TOP + k];
+        }
+        return ML_OK;
+    }
+    return top_of_row(s->md->forest, s->x, c->t->nrow, i, s->xr, s->attr, top, val, ntop, err);
+}
+
+struct top_job {
+    struct scorer *s;
+    size_t n, lo, hi;
+    enum ml_status st;
+    struct ml_err err;
+};
+
+static void *top_job_run(void *arg)
+{
+    struct top_job *jb = arg;
+    struct scorer *s = jb->s;
+    const struct iforest *f = s->md->forest;
+    double *xr = malloc((size_t)f->d * sizeof *xr), *attr = malloc((size_t)f->d * sizeof *attr);
+    size_t i;
+
+    if (!xr || !attr) {
+        jb->st = ml_fail(&jb->err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+    } else {
+        for (i = jb->lo; i < jb->hi && !jb->st; i++) {
+            s->ntop[i] = 0;
+            if (iforest_is_anomaly(f, s->score[i]))
+                jb->st = top_of_row(f, s->x, jb->n, i, xr, attr, s->top + i * SCORER_TOP,
+                                    s->top_val + i * SCORER_TOP, &s->ntop[i], &jb->err);
+        }
+    }
+    free(xr);
+    free(attr);
+    return NULL;
+}
+
+/* The top features of the anomalous rows among n, split among threads
+ * (each row's attributions depend on that row only). */
+static enum ml_status top_run(struct scorer *s, size_t n, struct ml_err *err)
+{
+    struct top_job jobs[SCORER_MAX_THREADS];
+    pthread_t th[SCORER_MAX_THREADS];
+    int started[SCORER_MAX_THREADS];
+    size_t nt = (size_t)s->threads, k, per;
+
+    if (nt > n / 1024)
+        nt = n / 1024 ? n / 1024 : 1;
+    per = (n + nt - 1) / nt;
+    for (k = 0; k < nt; k++) {
+        jobs[k].s = s;
+        jobs[k].n = n;
+        jobs[k].lo = k * per < n ? k * per : n;
+        jobs[k].hi = jobs[k].lo + per < n ? jobs[k].lo + per : n;
+        jobs[k].st = ML_OK;
+        ml_err_clear(&jobs[k].err);
+    }
+    for (k = 1; k < nt; k++)
+        started[k] = pthread_create(&th[k], NULL, top_job_run, &jobs[k]) == 0;
+    top_job_run(&jobs[0]);
+    for (k = 1; k < nt; k++) {
+        if (started[k])
+            pthread_join(th[k], NULL);
+        else
+            top_job_run(&jobs[k]);
+    }
+    for (k = 0; k < nt; k++)
+        if (jobs[k].st) {
+            *err = jobs[k].err;
+            return jobs[k].st;
+        }
     return ML_OK;
 }

@@ -48,6 +48,10 @@ struct scorer {
     double *score;                      /* forest */
     double *x;                /* forest features, column-major, cap * d */
     double *xr, *attr;        /* one row's features and attributions (top features) */
+    int *top;                 /* with_top: per row SCORER_TOP feature indices */
+    double *top_val;          /* their attributions */
+    int *ntop;                /* how many (0 for rows that are not anomalous) */
+    int with_top;             /* scorer_run computes the top features of anomalous rows */
 };
 
 enum ml_status scorer_init(struct scorer *s, const struct model_dir *md, int want_se,
@@ -59,7 +63,8 @@ void scorer_free(struct scorer *s);
  * memory. */
 int scorer_check(const struct scorer *s, struct rs_chunk *c, const char *who);
 
-/* Score every row of c->t (no bad rows left). */
+/* Score every row of c->t (no bad rows left); with s->with_top also the
+ * top features of every anomalous row (top, top_val, ntop), threaded. */
 enum ml_status scorer_run(struct scorer *s, const struct rs_chunk *c, struct ml_err *err);
 
 #define SCORER_TOP 3

@@ -111,12 +111,16 @@ static int parse_atom(struct ps *p)
         }
         p->pos++;
         e = parse_sum(p);
+        if (e < 0)
+            return -1;
         skip_ws(p);
-        if (!p->failed && s[p->pos] != ')')
+        if (s[p->pos] != ')') {
             perr(p, "expected \")\"");
+            return -1;
+        }
         p->pos++;
         p->depth--;
-        return p->failed ? -1 : e;
+        return e;
     }
     start = p->pos;
     if ((s[p->pos] >= '0' && s[p->pos] <= '9') || s[p->pos] == '.') {

@@ -262,6 +262,9 @@ for r in csv.DictReader(open(sys.argv[1])):
     assert a == (1 if s > thr else 0) and a == (1 if dfn < 0 else 0), r
     assert (r["top_features"] != "") == (a == 1), r
 PYEOF
+    predict --model "$FOREST" --input "$FOREST_DATA" --output "$BASE/p0.csv" --no-top-features --threads 1
+    ok
+    cut -d, -f1-3 "$BASE/p.csv" | cmp -s - "$BASE/p0.csv" || fail "--no-top-features / 1 thread changed the other columns"
     predict --model "$FOREST" --input "$FOREST_DATA" --output "$BASE/p.jsonl" --output-format jsonl --chunk-rows 13
     ok
     "$PY" - "$BASE/p.jsonl" "$BASE/p.csv" <<'PYEOF' || fail "forest JSON Lines differs from CSV"
