@@ -1,116 +1,123 @@
-/* cmd_predict.c: `plantfit predict --model DIR --input FILE.csv --output FILE.csv`,
- * batch predictions from a trained GAM, anomaly scores from a trained
- * Isolation Forest, or both side by side.
+/* cmd_predict.c: `plantfit predict`, batch scoring with every model of a
+ * model directory, streaming: the input is read, scored and written a chunk
+ * of rows at a time (io/csv/csv_stream.h, io/json/jsonl_stream.h), so memory
+ * does not depend on the input's length, and the output has one row per
+ * input row in input order (SageMaker batch transform's SplitType=Line).
  *
- * DIR is a model directory: it holds gam.h5 (the file GAM training writes;
- * io/hdf5/gam_h5.h), iforest.h5 (an Isolation Forest; io/hdf5/iforest_h5.h)
- * or both.  The input CSV (plain or gzip) needs a header row naming at least
- * every variable the models use; other columns are ignored.  The output has
- * one row per input row and the columns
- *   prediction     (gam.h5) the GAM's fitted mean on the response scale
- *                  (gam_predict, GAM_PRED_RESPONSE) as %.17g, so the text
- *                  reads back to the same double;
- *   score          (iforest.h5) the paper's anomaly score s in (0, 1)
- *                  (iforest_score), %.17g;
- *   is_anomaly     1 if score > the forest's stored threshold, else 0;
- *   top_features   for anomalous rows, the (up to) three features with the
- *                  largest positive attribution (iforest_explain) as
- *                  "name:value;name:value" (values %.4g, largest first);
- *                  empty for the other rows;
- * in that order, so with both models the anomaly flag sits beside the GAM's
- * prediction.  A feature column of the forest missing from the input is an
- * error naming it.
+ * The model directory is loaded and checked by model_dir.h (manifest format
+ * version, SHA-256 of every model file); the scoring is scoring.h's.  The
+ * output columns, in this order:
+ *   prediction         (gam.h5) the GAM's mean on the response scale
+ *   se, lower, upper   (gam.h5, --se) standard error on the response scale
+ *                      (delta method, as mgcv's predict(type = "response",
+ *                      se.fit = TRUE)) and the 95% interval
+ *                      g^-1(eta -+ 1.96 se(eta)) (as mgcv users build it from
+ *                      the link scale)
+ *   score              (iforest.h5) the anomaly score s in (0, 1)
+ *   is_anomaly         1 if s > the forest's threshold (scikit-learn's strict
+ *                      rule, iforest_is_anomaly), else 0
+ *   decision_function  scikit-learn's decision_function = threshold - s
+ *                      (negative for anomalies); score_samples is -score and
+ *                      predict is -1 where is_anomaly = 1, else +1
+ *   top_features       anomalous rows: up to 3 features that shortened the
+ *                      row's paths most (iforest_explain), largest first
+ * Numbers are written %.17g (they read back to the same double); a GAM row
+ * with a missing variable gets no prediction: "" in CSV (a bare empty line
+ * would be skipped by CSV readers and shift every later row), null in JSON.
  *
- * Columns the models do not read as numbers may hold anything (an ID, a
- * date): the header of a regular file is read first and every such column
- * is read as categorical text, so its cells are never parsed as numbers.  (A
- * FIFO cannot be read twice; there every column must be what the models
- * expect or numeric.)
+ * Rows that cannot be scored (a non-number in a numeric column, a ragged
+ * CSV row, an unknown factor level, a missing forest feature with
+ * missing = fail, a JSON line that is not an object or lacks a key) fail the
+ * run naming row, line, column and value, or with --on-error=skip are left
+ * out, each reported on stderr, and counted.
  *
- * Factor variables: the model keeps each factor's level names.  A factor
- * whose names are all numbers in the canonical form gam_setup gives the
- * levels of factor(<numeric column>) ("%.15g": "1", "2.5", "-3") is read as
- * a numeric column, so "1", "1.0" and "1e0" in the input are all level "1",
- * as they were at training.  Any other factor is read as categorical text
- * and matched by name.  A level the model was not trained on is an error
- * naming the row, the variable and the value.
- *
- * Missing values.  GAM: a row with a missing value in a variable the model
- * uses gets no prediction: its cell is written as `""`, the empty field of
- * RFC 4180.  A bare empty line would be the obvious spelling, but CSV
- * readers (ours, pandas) skip blank lines, which would shift every later
- * row.  Isolation Forest: with the forest's missing policy "fail" a missing
- * feature value is an error naming the row and the feature; with "divide"
- * the row is scored (both branches of a split on it, weighted).
- *
- * The output is written under a temporary name next to FILE.csv, flushed
- * and renamed into place, so a failure never leaves a partial file.
+ * Output to a file goes to a temporary name next to it, renamed into place
+ * at the end and removed on any error (or SIGTERM / SIGINT): never a
+ * partial file.  Output to stdout cannot be taken back: an error half way
+ * leaves the rows written so far and exits non-zero, so a consumer of
+ * stdout must check the exit status.
  *
  * Exit status: 0 done, 1 failed ("plantfit predict: <message>" on stderr),
  * 2 usage error. */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hdf5.h>
 
 #include "commands.h"
-#include "csv/csv_read.h"
+#include "csv/csv_stream.h"
 #include "fsutil.h"
-#include "hdf5/gam_h5.h"
-#include "hdf5/iforest_h5.h"
-#include "ml_table.h"
-#include "source/source.h"
+#include "json/jsonl_stream.h"
+#include "model_dir.h"
+#include "scoring.h"
 
-#define PREDICT_GAM_FILE "gam.h5"
-#define PREDICT_IFOREST_FILE "iforest.h5"
-#define PREDICT_LIST_MAX 20            /* directory entries named when both are missing */
-#define PREDICT_HEADER_MAX (16u << 20) /* bytes read looking for the header record */
-#define PREDICT_HEADER_COLS 10000      /* csv_options' default max_cols */
-#define PREDICT_SCORE_CELLS (1u << 22) /* feature values copied per iforest_score call:
-                                          32 MiB of doubles, whatever the input's size */
-#define PREDICT_TOP 3                  /* features named in top_features */
+#define PREDICT_CHUNK_ROWS 65536
+
+enum fmt { FMT_CSV = 0, FMT_JSONL = 1 };
 
 struct predict_args {
     const char *model_dir;
     const char *input;
     const char *output;
+    enum fmt in_format, out_format;
     char delim;
+    int se;
+    int skip;
+    int no_top;
+    int threads;
+    size_t chunk_rows;
 };
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: plantfit predict --model DIR --input FILE.csv --output FILE.csv\n"
-            "                        [--delimiter C]\n"
+            "usage: plantfit predict --model DIR [--input FILE|-] [--output FILE|-]\n"
+            "                        [--format csv|jsonl] [--input-format F] [--output-format F]\n"
+            "                        [--se] [--no-top-features] [--on-error fail|skip]\n"
+            "                        [--delimiter C] [--threads N]\n"
             "\n"
-            "Scores every row of the input CSV with the models in DIR (the model\n"
-            "directory of a training run): the GAM in DIR/" PREDICT_GAM_FILE
-            ", the Isolation Forest in\n"
-            "DIR/" PREDICT_IFOREST_FILE
-            ", or both.  The input needs a header row naming the models'\n"
-            "variables (other columns are ignored).  The output CSV has one row per input\n"
-            "row and, in this order, the columns\n"
-            "  prediction     (GAM) the fitted mean on the response scale as %%.17g, or \"\"\n"
-            "                 where a variable the model uses is missing\n"
-            "  score          (forest) the anomaly score s in (0, 1) as %%.17g\n"
-            "  is_anomaly     (forest) 1 if score > the forest's threshold, else 0\n"
-            "  top_features   (forest) anomalous rows: the up to 3 features that shortened\n"
-            "                 the row's paths most, as name:value;name:value\n"
+            "Scores every row of the input with every model in DIR (a model directory\n"
+            "written by `plantfit train`: " MODEL_DIR_GAM " and/or " MODEL_DIR_IFOREST
+            ", checked against\n"
+            "its manifest.json), streaming: one output row per input row, in order.\n"
+            "Output columns, in this order:\n"
+            "  prediction         (GAM) the mean on the response scale, \"\" (JSON: null)\n"
+            "                     where a variable the model uses is missing\n"
+            "  se, lower, upper   (GAM, --se) standard error (response scale, delta method)\n"
+            "                     and 95%% interval g^-1(eta -+ 1.96 se(eta))\n"
+            "  score              (forest) anomaly score s in (0, 1)\n"
+            "  is_anomaly         (forest) 1 if s > the forest's threshold, else 0\n"
+            "  decision_function  (forest) scikit-learn's: threshold - s, < 0 for anomalies\n"
+            "  top_features       (forest) anomalous rows: up to 3 features that shortened\n"
+            "                     the row's paths most, name:value;name:value (JSON: a list)\n"
             "\n"
-            "  --model DIR        directory holding " PREDICT_GAM_FILE " and/or "
-            PREDICT_IFOREST_FILE "\n"
-            "  --input FILE       CSV to predict for (plain or gzip)\n"
-            "  --output FILE      CSV to write (replaced atomically)\n"
-            "  --delimiter C      input field delimiter (one character, or \\t / tab); default ,\n"
+            "  --model DIR        the model directory\n"
+            "  --input FILE       CSV with a header naming the models' variables (plain or\n"
+            "                     gzip; other columns are ignored) or JSON Lines; - (the\n"
+            "                     default) reads stdin\n"
+            "  --output FILE      written under a temporary name and renamed at the end;\n"
+            "                     - (the default) writes stdout: check the exit status, an\n"
+            "                     error half way leaves the rows written so far\n"
+            "  --format F         csv (default) or jsonl: one JSON object per line, keyed by\n"
+            "                     column name; for input and output\n"
+            "  --input-format F, --output-format F   the same for one side only\n"
+            "  --se               GAM standard errors and 95%% intervals\n"
+            "  --no-top-features  leave out the top_features column (explaining each\n"
+            "                     anomalous row costs about as much as scoring 30 rows)\n"
+            "  --on-error M       fail (default): a row that cannot be scored is an error\n"
+            "                     naming row, line, column and value; skip: such rows are\n"
+            "                     left out, each reported on stderr, and counted\n"
+            "  --delimiter C      CSV input delimiter (one character, or tab); default ,\n"
+            "  --threads N        scoring threads (default: one per CPU)\n"
             "  --help             this text\n"
             "\n"
-            "Exit status: 0 done, 1 prediction failed, 2 usage error.\n");
+            "Exit status: 0 done, 1 failed, 2 usage error.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -128,15 +135,14 @@ static int parse_delim(const char *v, char *out)
         *out = '\t';
         return 1;
     }
-    /* A quote or line end cannot separate fields in RFC 4180 CSV. */
     if (strlen(v) != 1 || v[0] == '"' || v[0] == '\n' || v[0] == '\r')
         return 0;
     *out = v[0];
     return 1;
 }
 
-/* Value of an option given as "--name value" or "--name=value"; advances *i.
- * NULL if argv[*i] is not this option; "" if its value is missing. */
+/* Value of "--name value" or "--name=value"; advances *i.  NULL if argv[*i]
+ * is not this option; "" if its value is missing. */
 static const char *opt_value(int argc, char **argv, int *i, const char *name)
 {
     size_t len = strlen(name);
@@ -153,13 +159,32 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name)
     return argv[++*i];
 }
 
+static int parse_count(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    long x;
+
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (errno || !*v || *end || x < lo || x > hi)
+        return 0;
+    *out = x;
+    return 1;
+}
+
 /* 0 parsed, 1 --help shown, 2 usage error already reported. */
 static int parse_args(int argc, char **argv, struct predict_args *a)
 {
     const char *v;
+    long n;
     int i;
 
     a->delim = ',';
+    a->input = "-";
+    a->output = "-";
+    a->chunk_rows = PREDICT_CHUNK_ROWS;
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    a->threads = n > 0 ? (int)n : 1;
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
 
@@ -172,16 +197,51 @@ static int parse_args(int argc, char **argv, struct predict_args *a)
             a->model_dir = v;
         } else if ((v = opt_value(argc, argv, &i, "--input"))) {
             if (!*v)
-                return usage_error("%s", "--input wants a file name");
+                return usage_error("%s", "--input wants a file name (or -)");
             a->input = v;
         } else if ((v = opt_value(argc, argv, &i, "--output"))) {
             if (!*v)
-                return usage_error("%s", "--output wants a file name");
+                return usage_error("%s", "--output wants a file name (or -)");
             a->output = v;
+        } else if ((v = opt_value(argc, argv, &i, "--format")) ||
+                   (v = opt_value(argc, argv, &i, "--input-format")) ||
+                   (v = opt_value(argc, argv, &i, "--output-format"))) {
+            enum fmt f;
+            if (strcmp(v, "csv") == 0)
+                f = FMT_CSV;
+            else if (strcmp(v, "jsonl") == 0 || strcmp(v, "jsonlines") == 0)
+                f = FMT_JSONL;
+            else
+                return usage_error("--format wants csv or jsonl, not \"%s\"", v);
+            if (strncmp(arg, "--output-format", 15) != 0)
+                a->in_format = f;
+            if (strncmp(arg, "--input-format", 14) != 0)
+                a->out_format = f;
+        } else if ((v = opt_value(argc, argv, &i, "--on-error"))) {
+            if (strcmp(v, "fail") == 0)
+                a->skip = 0;
+            else if (strcmp(v, "skip") == 0)
+                a->skip = 1;
+            else
+                return usage_error("--on-error wants fail or skip, not \"%s\"", v);
+        } else if (strcmp(arg, "--se") == 0) {
+            a->se = 1;
+        } else if (strcmp(arg, "--no-top-features") == 0) {
+            a->no_top = 1;
         } else if ((v = opt_value(argc, argv, &i, "--delimiter"))) {
             if (!parse_delim(v, &a->delim))
                 return usage_error("--delimiter wants one character (or \\t), not \"%s\"", v);
-        } else if (arg[0] == '-') {
+        } else if ((v = opt_value(argc, argv, &i, "--threads"))) {
+            if (!parse_count(v, 1, 1024, &n))
+                return usage_error("--threads wants an integer 1..1024, not \"%s\"", v);
+            a->threads = (int)n;
+        } else if ((v = opt_value(argc, argv, &i, "--chunk-rows"))) {
+            /* Undocumented in --help: tests use small chunks to cross chunk
+             * boundaries on small inputs. */
+            if (!parse_count(v, 1, 1L << 24, &n))
+                return usage_error("--chunk-rows wants an integer 1..16777216, not \"%s\"", v);
+            a->chunk_rows = (size_t)n;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
             return usage_error("unknown option \"%s\"", arg);
         } else {
             return usage_error("unexpected argument \"%s\"", arg);
@@ -189,453 +249,22 @@ static int parse_args(int argc, char **argv, struct predict_args *a)
     }
     if (!a->model_dir)
         return usage_error("%s", "--model DIR is required");
-    if (!a->input)
-        return usage_error("%s", "--input FILE is required");
-    if (!a->output)
-        return usage_error("%s", "--output FILE is required");
     return 0;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+/* ---- output ---------------------------------------------------------------- */
 
-/* "a.json, b.txt, ..." : up to PREDICT_LIST_MAX visible entries of dir,
- * sorted, into buf. */
-static void list_dir(const char *dir, char *buf, size_t cap)
-{
-    char *names[PREDICT_LIST_MAX];
-    size_t n = 0, more = 0, len = 0, i;
-    struct dirent *e;
-    DIR *d = opendir(dir);
-
-    buf[0] = '\0';
-    if (!d) {
-        snprintf(buf, cap, "cannot list it: %s", strerror(errno));
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (n < PREDICT_LIST_MAX && (names[n] = strdup(e->d_name)) != NULL)
-            n++;
-        else
-            more++;
-    }
-    closedir(d);
-    if (n == 0) {
-        snprintf(buf, cap, "it is empty");
-        return;
-    }
-    qsort(names, n, sizeof names[0], cmp_name);
-    len = (size_t)snprintf(buf, cap, "it holds: ");
-    for (i = 0; i < n; i++) {
-        if (len < cap)
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", names[i]);
-        free(names[i]);
-    }
-    if (more && len < cap)
-        snprintf(buf + len, cap - len, " and %zu more", more);
-}
-
-/* 1 if s is the canonical text ("%.15g") of a finite number: how gam_setup
- * names the levels of factor(<numeric column>). */
-static int is_numeric_level(const char *s)
-{
-    char buf[64];
-    double x;
-
-    if (!csv_parse_double(s, strlen(s), &x) || !isfinite(x))
-        return 0;
-    snprintf(buf, sizeof buf, "%.15g", x);
-    return strcmp(buf, s) == 0;
-}
-
-/* 1 if the model reads column `name` as numbers: a numeric variable, or a
- * factor whose levels are all canonical numbers. */
-static int model_numeric(const struct gam_model *m, const char *name)
-{
-    size_t v, l;
-
-    for (v = 0; v < m->nvars; v++) {
-        const struct gam_var *gv = &m->vars[v];
-        int numeric = 1;
-
-        if (strcmp(gv->name, name) != 0)
-            continue;
-        for (l = 0; gv->is_factor && l < gv->nlevels && numeric; l++)
-            numeric = is_numeric_level(gv->levels[l]);
-        if (numeric)
-            return 1;
-    }
-    return 0;
-}
-
-struct names {
-    char **v;
-    size_t n, cap;
-};
-
-static void names_free(struct names *nm)
-{
-    size_t i;
-
-    for (i = 0; i < nm->n; i++)
-        free(nm->v[i]);
-    free(nm->v);
-    memset(nm, 0, sizeof *nm);
-}
-
-static int names_push(struct names *nm, const char *s, size_t len)
-{
-    if (nm->n == nm->cap) {
-        size_t nc = nm->cap ? 2 * nm->cap : 16;
-        char **v = realloc(nm->v, nc * sizeof *v);
-
-        if (!v)
-            return 0;
-        nm->v = v;
-        nm->cap = nc;
-    }
-    nm->v[nm->n] = strndup(s, len);
-    return nm->v[nm->n] ? (nm->n++, 1) : 0;
-}
-
-/* Parse the header record at the start of buf[0, len) as csv_read does: a
- * UTF-8 byte-order mark and blank lines skipped, RFC 4180 quotes ("" inside
- * a quoted field), spaces and tabs around unquoted fields dropped.  Returns
- * 1 with the names in *nm, 0 if the record is not complete yet (more bytes
- * are needed unless at_eof), -1 if it is malformed (csv_read will say
- * why). */
-static int parse_header(const char *buf, size_t len, char delim, int at_eof, struct names *nm)
-{
-    size_t i = 0, start, end;
-    char *field = NULL;
-
-#define IS_BLANK(c) (((c) == ' ' || (c) == '\t') && (c) != delim)
-    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-        i = 3;
-    for (;;) { /* skip blank lines */
-        size_t j = i;
-
-        while (j < len && IS_BLANK(buf[j]))
-            j++;
-        if (j == len)
-            return at_eof ? -1 : 0;
-        if (buf[j] != '\n' && buf[j] != '\r')
-            break;
-        i = j + 1;
-    }
-    for (;;) {
-        while (i < len && IS_BLANK(buf[i]))
-            i++;
-        if (i < len && buf[i] == '"') {
-            size_t fl = 0;
-
-            free(field);
-            field = malloc(len - i);
-            if (!field)
-                return -1;
-            for (i++;; i++) {
-                if (i >= len) {
-                    free(field);
-                    return at_eof ? -1 : 0;
-                }
-                if (buf[i] == '"') {
-                    if (i + 1 >= len && !at_eof) {
-                        free(field);
-                        return 0;
-                    }
-                    if (i + 1 < len && buf[i + 1] == '"') {
-                        field[fl++] = '"';
-                        i++;
-                        continue;
-                    }
-                    i++;
-                    break;
-                }
-                field[fl++] = buf[i];
-            }
-            while (i < len && IS_BLANK(buf[i]))
-                i++;
-            if (!names_push(nm, field, fl)) {
-                free(field);
-                return -1;
-            }
-            free(field);
-            field = NULL;
-        } else {
-            start = i;
-            while (i < len && buf[i] != delim && buf[i] != '\n' && buf[i] != '\r' &&
-                   buf[i] != '"')
-                i++;
-            if (i < len && buf[i] == '"')
-                return -1;
-            end = i;
-            while (end > start && IS_BLANK(buf[end - 1]))
-                end--;
-            if (!names_push(nm, buf + start, end - start))
-                return -1;
-        }
-        if (nm->n > PREDICT_HEADER_COLS)
-            return -1;
-        if (i >= len)
-            return at_eof ? 1 : 0;
-        if (buf[i] == delim) {
-            i++;
-            continue;
-        }
-        if (buf[i] == '\n' || buf[i] == '\r')
-            return 1;
-        return -1;
-    }
-#undef IS_BLANK
-}
-
-/* The column names of the input's header, when the input is a regular file
- * (plain or gzip) whose header can be read; otherwise none (nm->n = 0) and
- * csv_read_file reports whatever is wrong. */
-static void peek_header(const char *path, char delim, struct names *nm)
-{
-    struct source *src = NULL;
-    struct ml_err e;
-    struct stat sb;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    int done = 0;
-
-    memset(nm, 0, sizeof *nm);
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || source_open(&src, path, &e) != ML_OK)
-        return;
-    while (!done && len < PREDICT_HEADER_MAX) {
-        if (cap - len < 65536) {
-            char *nb = realloc(buf, cap + (1u << 20));
-
-            if (!nb)
-                break;
-            buf = nb;
-            cap += 1u << 20;
-        }
-        if (source_read(src, buf + len, cap - len, &got, &e) != ML_OK)
-            break;
-        len += got;
-        names_free(nm);
-        done = parse_header(buf, len, delim, got == 0, nm);
-        if (done == 0 && got == 0)
-            done = -1;
-    }
-    if (done != 1)
-        names_free(nm);
-    free(buf);
-    source_close(src);
-}
-
-/* Index of the forest's feature called `name`, or -1 (also without a forest). */
-static int forest_feature(const struct iforest *f, const char *name)
-{
-    int j;
-
-    for (j = 0; f && j < f->d; j++)
-        if (strcmp(f->feature_names[j], name) == 0)
-            return j;
-    return -1;
-}
-
-/* Columns to read as categorical text: the GAM's factors with non-numeric
- * levels, and every input column that neither model reads as numbers.  A
- * column cannot be both a text factor of the GAM and a feature of the
- * forest (which needs numbers). */
-static enum ml_status categorical_columns(const struct gam_model *m, const struct iforest *f,
-                                          const struct names *hdr, const char ***out,
-                                          size_t *n, struct ml_err *err)
-{
-    size_t nvars = m ? m->nvars : 0, v, j, k;
-    const char **cat = calloc(nvars + hdr->n + 1, sizeof *cat);
-
-    *out = NULL;
-    *n = 0;
-    if (!cat)
-        ML_FAIL(err, ML_ENOMEM, "out of memory");
-    for (v = 0; v < nvars; v++) {
-        const char *name = m->vars[v].name;
-
-        if (!m->vars[v].is_factor || model_numeric(m, name))
-            continue;
-        if (forest_feature(f, name) >= 0) {
-            free(cat);
-            ML_FAIL(err, ML_EINVAL,
-                    "column \"%s\" is a factor with text levels in the GAM (" PREDICT_GAM_FILE
-                    ") but a numeric feature of the Isolation Forest (" PREDICT_IFOREST_FILE
-                    "); the two models cannot share it", name);
-        }
-        cat[(*n)++] = name;
-    }
-    for (j = 0; j < hdr->n; j++) {
-        int skip = (m && model_numeric(m, hdr->v[j])) || forest_feature(f, hdr->v[j]) >= 0;
-
-        for (k = 0; k < *n && !skip; k++)
-            skip = strcmp(cat[k], hdr->v[j]) == 0;
-        if (!skip)
-            cat[(*n)++] = hdr->v[j];
-    }
-    *out = cat;
-    return ML_OK;
-}
-
-/* 1 if `path` exists, or cannot be looked at for a reason other than its
- * absence (the model reader then reports that reason). */
-static int present(const char *path)
-{
-    struct stat sb;
-
-    return stat(path, &sb) == 0 || errno != ENOENT;
-}
-
-/* Load DIR/gam.h5 and DIR/iforest.h5, whichever exist (at least one), or
- * explain what DIR holds instead. */
-static enum ml_status load_models(const char *dir, struct gam_model **m, struct iforest **f,
-                                  struct ml_err *err)
-{
-    char gam_path[4096], forest_path[4096], listing[1024];
-    enum ml_status st;
-    struct stat sb;
-    int has_gam, has_forest;
-
-    *m = NULL;
-    *f = NULL;
-    if (stat(dir, &sb) != 0)
-        ML_FAIL(err, ML_EIO, "--model %s: %s", dir, strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        ML_FAIL(err, ML_EINVAL, "--model %s: not a directory (give the model directory that "
-                "holds " PREDICT_GAM_FILE " or " PREDICT_IFOREST_FILE ")", dir);
-    if ((size_t)snprintf(gam_path, sizeof gam_path, "%s/%s", dir, PREDICT_GAM_FILE) >=
-            sizeof gam_path ||
-        (size_t)snprintf(forest_path, sizeof forest_path, "%s/%s", dir, PREDICT_IFOREST_FILE) >=
-            sizeof forest_path)
-        ML_FAIL(err, ML_EINVAL, "--model %s: path too long", dir);
-    has_gam = present(gam_path);
-    has_forest = present(forest_path);
-    if (!has_gam && !has_forest) {
-        list_dir(dir, listing, sizeof listing);
-        ML_FAIL(err, ML_EIO, "--model %s: no " PREDICT_GAM_FILE " or " PREDICT_IFOREST_FILE
-                " there (%s)", dir, listing);
-    }
-    if (has_gam) {
-        st = gam_h5_read(gam_path, m, err);
-        if (st)
-            return st;
-    }
-    if (has_forest) {
-        st = iforest_h5_read(forest_path, f, err);
-        if (st) {
-            gam_model_free(*m);
-            *m = NULL;
-            return st;
-        }
-    }
-    return ML_OK;
-}
-
-/* cols[j] = the input column of the forest's feature j; an error names the
- * first feature the input lacks. */
-static enum ml_status forest_columns(const struct iforest *f, const struct ml_table *t,
-                                     const char *input, size_t *cols, struct ml_err *err)
-{
-    int j;
-
-    for (j = 0; j < f->d; j++) {
-        long c = ml_table_find(t, f->feature_names[j]);
-
-        if (c < 0)
-            ML_FAIL(err, ML_EDOM,
-                    "%s: no column \"%s\", a feature of the Isolation Forest (" PREDICT_IFOREST_FILE
-                    ")", input, f->feature_names[j]);
-        if (t->col[c].type != ML_COL_NUMERIC)
-            ML_FAIL(err, ML_EDOM,
-                    "%s: column \"%s\" was read as text, but the Isolation Forest ("
-                    PREDICT_IFOREST_FILE ") needs numbers there", input, f->feature_names[j]);
-        cols[j] = (size_t)c;
-    }
-    return ML_OK;
-}
-
-/* With missing = fail, the first row (and its first feature) with a missing
- * value is an error.  Checked here rather than left to iforest_score, which
- * sees the rows a block at a time and would number them within the block. */
-static enum ml_status forest_check_missing(const struct iforest *f, const struct ml_table *t,
-                                           const size_t *cols, const char *input,
-                                           struct ml_err *err)
-{
-    size_t i, row = t->nrow;
-    int j, feature = -1;
-
-    if (f->missing != IFOREST_MISSING_FAIL)
-        return ML_OK;
-    /* Column by column (each is contiguous); a later column only matters if
-     * its first missing value comes in an earlier row. */
-    for (j = 0; j < f->d; j++) {
-        const double *v = t->col[cols[j]].v;
-
-        for (i = 0; i < row; i++)
-            if (!isfinite(v[i])) {
-                row = i;
-                feature = j;
-                break;
-            }
-    }
-    if (feature >= 0)
-        ML_FAIL(err, ML_EDOM,
-                "%s: row %zu, feature \"%s\": the value is missing, and the Isolation Forest ("
-                PREDICT_IFOREST_FILE ") was trained with missing = fail", input, row + 1,
-                f->feature_names[feature]);
-    return ML_OK;
-}
-
-/* Scores of every row into score[0, t->nrow).  iforest_score wants the
- * features column-major from one base pointer; the table's columns are
- * separate arrays, so the rows are copied a block at a time (at most
- * PREDICT_SCORE_CELLS values), which bounds the extra memory whatever the
- * input's size.  A row's score does not depend on the other rows in its
- * call, so the blocks change nothing in the result. */
-static enum ml_status forest_score(const struct iforest *f, const struct ml_table *t,
-                                   const size_t *cols, int threads, double *score,
-                                   struct ml_err *err)
-{
-    size_t d = (size_t)f->d, n = t->nrow, block = PREDICT_SCORE_CELLS / d, r0, m, j;
-    enum ml_status st = ML_OK;
-    double *x;
-
-    if (block < 1)
-        block = 1;
-    if (block > n)
-        block = n ? n : 1;
-    x = malloc(block * d * sizeof *x);
-    if (!x)
-        ML_FAIL(err, ML_ENOMEM, "out of memory scoring %zu rows of %zu features", block, d);
-    for (r0 = 0; r0 < n && !st; r0 += m) {
-        m = n - r0 < block ? n - r0 : block;
-        for (j = 0; j < d; j++)
-            memcpy(x + j * m, t->col[cols[j]].v + r0, m * sizeof *x);
-        st = iforest_score(f, x, m, m, score + r0, threads, err);
-    }
-    free(x);
-    return st;
-}
-
-/* A growing string. */
 struct sbuf {
     char *s;
     size_t len, cap;
 };
 
-static int sbuf_add(struct sbuf *b, const char *s, size_t n)
+static int sb_reserve(struct sbuf *b, size_t n)
 {
-    if (b->cap - b->len <= n) {
-        size_t cap = b->cap ? b->cap : 256;
+    if (b->cap - b->len < n + 1) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
         char *p;
-
-        while (cap - b->len <= n)
+        while (cap - b->len < n + 1)
             cap *= 2;
         p = realloc(b->s, cap);
         if (!p)
@@ -643,62 +272,35 @@ static int sbuf_add(struct sbuf *b, const char *s, size_t n)
         b->s = p;
         b->cap = cap;
     }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
     return 1;
 }
 
-/* top_features of row i into *out: "name:value;..." for the (up to)
- * PREDICT_TOP features with the largest positive attribution, largest first
- * (the lower feature index first on a tie); "" if none is positive.  xr and
- * attr are scratch space of d doubles each. */
-static enum ml_status top_features(const struct iforest *f, const struct ml_table *t,
-                                   const size_t *cols, size_t i, double *xr, double *attr,
-                                   struct sbuf *out, struct ml_err *err)
+static int sb_add(struct sbuf *b, const char *s, size_t n)
 {
-    int top[PREDICT_TOP], ntop = 0, j, k;
-    enum ml_status st;
-
-    for (j = 0; j < f->d; j++)
-        xr[j] = t->col[cols[j]].v[i];
-    st = iforest_explain(f, xr, 1, 1, attr, err);
-    if (st)
-        return st;
-    for (k = 0; k < PREDICT_TOP; k++) {
-        int best = -1, q, taken;
-
-        for (j = 0; j < f->d; j++) {
-            if (!(attr[j] > 0.0) || (best >= 0 && !(attr[j] > attr[best])))
-                continue;
-            for (taken = 0, q = 0; q < ntop && !taken; q++)
-                taken = top[q] == j;
-            if (!taken)
-                best = j;
-        }
-        if (best < 0)
-            break;
-        top[ntop++] = best;
-    }
-    out->len = 0;
-    if (!sbuf_add(out, "", 0))
-        ML_FAIL(err, ML_ENOMEM, "out of memory");
-    for (k = 0; k < ntop; k++) {
-        char num[40];
-        const char *name = f->feature_names[top[k]];
-        int len = snprintf(num, sizeof num, ":%.4g", attr[top[k]]);
-
-        if ((k > 0 && !sbuf_add(out, ";", 1)) || !sbuf_add(out, name, strlen(name)) ||
-            !sbuf_add(out, num, (size_t)len))
-            ML_FAIL(err, ML_ENOMEM, "out of memory");
-    }
-    return ML_OK;
+    if (!sb_reserve(b, n))
+        return 0;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    return 1;
 }
 
-/* One CSV field, quoted (RFC 4180) when it holds a comma, a quote, a line
- * break, or leading or trailing blanks a reader would strip.  Feature names
- * come from the model file and may hold any of these. */
-static int put_field(FILE *fp, const char *s, size_t n)
+static int sb_str(struct sbuf *b, const char *s)
+{
+    return sb_add(b, s, strlen(s));
+}
+
+/* A double as %.17g (reads back to the same value). */
+static int sb_num(struct sbuf *b, double x)
+{
+    if (!sb_reserve(b, 32))
+        return 0;
+    b->len += (size_t)snprintf(b->s + b->len, 32, "%.17g", x);
+    return 1;
+}
+
+/* One CSV field, quoted (RFC 4180) when it holds the delimiter, a quote, a
+ * line break, or blanks at either end a reader would strip. */
+static int sb_csv_field(struct sbuf *b, const char *s, size_t n)
 {
     size_t k;
     int quote = n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t');
@@ -706,198 +308,491 @@ static int put_field(FILE *fp, const char *s, size_t n)
     for (k = 0; k < n && !quote; k++)
         quote = s[k] == ',' || s[k] == '"' || s[k] == '\n' || s[k] == '\r';
     if (!quote)
-        return fwrite(s, 1, n, fp) == n ? 0 : -1;
-    if (fputc('"', fp) == EOF)
-        return -1;
+        return sb_add(b, s, n);
+    if (!sb_add(b, "\"", 1))
+        return 0;
     for (k = 0; k < n; k++)
-        if ((s[k] == '"' && fputc('"', fp) == EOF) || fputc(s[k], fp) == EOF)
-            return -1;
-    return fputc('"', fp) == EOF ? -1 : 0;
+        if ((s[k] == '"' && !sb_add(b, "\"", 1)) || !sb_add(b, s + k, 1))
+            return 0;
+    return sb_add(b, "\"", 1);
 }
 
-/* Write the output to `path` through a temporary file: the GAM's
- * predictions `fit` (or NULL), then the forest's columns (f NULL: none).
- * *n_anomalous counts the rows flagged. */
-static enum ml_status write_output(const char *path, const struct ml_table *t, const double *fit,
-                                   const struct iforest *f, const double *score,
-                                   const size_t *cols, size_t *n_anomalous, struct ml_err *err)
+/* A JSON string literal (RFC 8259 escapes). */
+static int sb_json_str(struct sbuf *b, const char *s)
 {
-    enum ml_status st = ML_OK;
-    struct sbuf top = {NULL, 0, 0};
-    double *xr = NULL, *attr = NULL;
+    const unsigned char *p = (const unsigned char *)s;
+
+    if (!sb_add(b, "\"", 1))
+        return 0;
+    for (; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            if (!sb_add(b, esc, 2))
+                return 0;
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            if (!sb_add(b, esc, 6))
+                return 0;
+        } else if (!sb_add(b, (const char *)p, 1)) {
+            return 0;
+        }
+    }
+    return sb_add(b, "\"", 1);
+}
+
+struct out {
+    const char *path;        /* NULL: stdout */
     char tmp[4096];
     FILE *fp;
-    size_t i;
-    int bad, e = 0;
+};
 
-    *n_anomalous = 0;
-    if (f) {
-        xr = malloc((size_t)f->d * sizeof *xr);
-        attr = malloc((size_t)f->d * sizeof *attr);
-        if (!xr || !attr) {
-            free(xr);
-            free(attr);
-            ML_FAIL(err, ML_ENOMEM, "out of memory for %d features", f->d);
-        }
+static enum ml_status out_open(struct out *o, const char *path, struct ml_err *err)
+{
+    memset(o, 0, sizeof *o);
+    if (strcmp(path, "-") == 0) {
+        o->fp = stdout;
+        return ML_OK;
     }
-    fs_temp_name(path, tmp, sizeof tmp);
-    fs_temp_register(tmp);
-    fp = fopen(tmp, "w");
-    if (!fp) {
-        e = errno;
-        fs_abandon(tmp);
-        free(xr);
-        free(attr);
+    o->path = path;
+    fs_temp_name(path, o->tmp, sizeof o->tmp);
+    fs_temp_register(o->tmp);
+    o->fp = fopen(o->tmp, "w");
+    if (!o->fp) {
+        int e = errno;
+        fs_abandon(o->tmp);
         ML_FAIL(err, ML_EIO, "cannot write %s: %s", path, strerror(e));
     }
-    bad = fputs(fit ? (f ? "prediction,score,is_anomaly,top_features\n" : "prediction\n")
-                    : "score,is_anomaly,top_features\n", fp) < 0;
-    for (i = 0; i < t->nrow && !bad; i++) {
-        if (fit)
-            bad = isnan(fit[i]) ? fputs("\"\"", fp) < 0 : fprintf(fp, "%.17g", fit[i]) < 0;
-        if (f && !bad) {
-            int anomalous = iforest_is_anomaly(f, score[i]);
+    return ML_OK;
+}
 
-            bad = fprintf(fp, "%s%.17g,%d,", fit ? "," : "", score[i], anomalous) < 0;
-            if (anomalous && !bad) {
-                ++*n_anomalous;
-                st = top_features(f, t, cols, i, xr, attr, &top, err);
-                if (st)
-                    break;
-                bad = put_field(fp, top.s, top.len) != 0;
+static enum ml_status out_write(struct out *o, const struct sbuf *b, struct ml_err *err)
+{
+    if (b->len && fwrite(b->s, 1, b->len, o->fp) != b->len)
+        ML_FAIL(err, ML_EIO, "cannot write %s: %s", o->path ? o->path : "stdout",
+                strerror(errno));
+    return ML_OK;
+}
+
+/* Finish: flush, fsync and rename into place (ok), or remove (!ok). */
+static enum ml_status out_close(struct out *o, int ok, struct ml_err *err)
+{
+    int e = 0, bad = 0;
+
+    if (!o->fp)
+        return ML_OK;
+    if (!o->path) {
+        o->fp = NULL;
+        if (ok && fflush(stdout) != 0)
+            ML_FAIL(err, ML_EIO, "cannot write stdout: %s", strerror(errno));
+        return ML_OK;
+    }
+    if (ok && (fflush(o->fp) != 0 || (fsync(fileno(o->fp)) != 0 && errno != EINVAL))) {
+        bad = 1;
+        e = errno;
+    }
+    if (fclose(o->fp) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    o->fp = NULL;
+    if (!ok || bad) {
+        fs_abandon(o->tmp);
+        if (ok)
+            ML_FAIL(err, ML_EIO, "cannot write %s: %s", o->path, strerror(e));
+        return ML_OK;
+    }
+    return fs_commit(o->tmp, o->path, err);
+}
+
+static void on_signal(int sig)
+{
+    fs_remove_temps_signal_safe();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* ---- rows ------------------------------------------------------------------ */
+
+struct counts {
+    unsigned long long in, out, skipped, no_prediction, anomalous;
+};
+
+static int header(struct sbuf *b, const struct model_dir *md, int se, int top, enum fmt f)
+{
+    const char *cols[9];
+    int n = 0, k, ok = 1;
+
+    if (f == FMT_JSONL)
+        return 1;
+    if (md->gam) {
+        cols[n++] = "prediction";
+        if (se) {
+            cols[n++] = "se";
+            cols[n++] = "lower";
+            cols[n++] = "upper";
+        }
+    }
+    if (md->forest) {
+        cols[n++] = "score";
+        cols[n++] = "is_anomaly";
+        cols[n++] = "decision_function";
+        if (top)
+            cols[n++] = "top_features";
+    }
+    for (k = 0; k < n && ok; k++)
+        ok = (k == 0 || sb_add(b, ",", 1)) && sb_str(b, cols[k]);
+    return ok && sb_add(b, "\n", 1);
+}
+
+/* A number, or the missing marker ("" / null) when it is not finite. */
+static int put_num(struct sbuf *b, double x, enum fmt f)
+{
+    if (isfinite(x))
+        return sb_num(b, x);
+    return f == FMT_CSV ? sb_add(b, "\"\"", 2) : sb_add(b, "null", 4);
+}
+
+/* Row i of the (compacted, scored) chunk. */
+static enum ml_status format_row(struct sbuf *b, struct scorer *s, const struct rs_chunk *c,
+                                 size_t i, enum fmt f, struct counts *cnt, struct ml_err *err)
+{
+    const struct model_dir *md = s->md;
+    int ok = 1, sep = 0;
+
+#define KEY(name) (f == FMT_JSONL ? sb_str(b, sep ? ",\"" name "\":" : "{\"" name "\":") \
+                                  : (!sep || sb_add(b, ",", 1)))
+    if (md->gam) {
+        double fit = s->fit[i];
+        cnt->no_prediction += !isfinite(fit);
+        ok = KEY("prediction") && put_num(b, fit, f);
+        sep = 1;
+        if (s->want_se && ok)
+            ok = KEY("se") && put_num(b, s->se[i], f) && KEY("lower") &&
+                 put_num(b, s->lower[i], f) && KEY("upper") && put_num(b, s->upper[i], f);
+    }
+    if (md->forest && ok) {
+        const struct iforest *fo = md->forest;
+        double sc = s->score[i];
+        int anom = iforest_is_anomaly(fo, sc);
+        int top[SCORER_TOP], ntop = 0, k;
+        double val[SCORER_TOP];
+
+        cnt->anomalous += anom;
+        ok = KEY("score") && sb_num(b, sc);
+        sep = 1;
+        ok = ok && KEY("is_anomaly") && sb_add(b, anom ? "1" : "0", 1) &&
+             KEY("decision_function") && sb_num(b, iforest_decision(fo, sc));
+        if (!s->with_top)
+            goto row_end;
+        ok = ok && KEY("top_features");
+        if (ok && anom) {
+            enum ml_status st = scorer_top_features(s, c, i, top, val, &ntop, err);
+            if (st)
+                return st;
+        }
+        if (ok && f == FMT_JSONL) {
+            ok = sb_add(b, "[", 1);
+            for (k = 0; k < ntop && ok; k++)
+                ok = sb_str(b, k ? ",{\"feature\":" : "{\"feature\":") &&
+                     sb_json_str(b, fo->feature_names[top[k]]) &&
+                     sb_str(b, ",\"attribution\":") && sb_num(b, val[k]) && sb_add(b, "}", 1);
+            ok = ok && sb_add(b, "]", 1);
+        } else if (ok) {
+            struct sbuf cell = {NULL, 0, 0};
+            for (k = 0; k < ntop && ok; k++) {
+                char num[40];
+                int len = snprintf(num, sizeof num, ":%.4g", val[k]);
+                ok = (k == 0 || sb_add(&cell, ";", 1)) &&
+                     sb_str(&cell, fo->feature_names[top[k]]) &&
+                     sb_add(&cell, num, (size_t)len);
             }
+            ok = ok && sb_csv_field(b, cell.s ? cell.s : "", cell.len);
+            free(cell.s);
         }
-        if (!bad)
-            bad = fputc('\n', fp) == EOF;
     }
-    if (bad)
-        e = errno;
-    if (!bad && !st && (fflush(fp) != 0 || (fsync(fileno(fp)) != 0 && errno != EINVAL))) {
-        bad = 1;
-        e = errno;
+row_end:
+    ok = ok && (f == FMT_CSV || sb_add(b, "}", 1)) && sb_add(b, "\n", 1);
+#undef KEY
+    if (!ok)
+        ML_FAIL(err, ML_ENOMEM, "out of memory formatting the output");
+    return ML_OK;
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+struct input {
+    struct csv_stream *csv;
+    struct jsonl_stream *jsonl;
+};
+
+static enum ml_status input_next(struct input *in, struct rs_chunk *c, struct ml_err *err)
+{
+    return in->csv ? csv_stream_next(in->csv, c, err) : jsonl_stream_next(in->jsonl, c, err);
+}
+
+/* Read-ahead: with more than one thread, a reader thread parses chunk k + 1
+ * while the caller scores and writes chunk k (two chunks in turn), so the
+ * time is about max(parse, score + write) instead of their sum.  The
+ * stream is only touched by the reader thread; the chunks change hands
+ * under the mutex.  Memory: two chunks. */
+struct prefetch {
+    struct input *in;
+    int threaded, started;
+    struct rs_chunk ch[2];
+    int ready[2];                 /* filled by the reader, not yet released */
+    enum ml_status st[2];
+    struct ml_err err[2];
+    int stop;                     /* the consumer gave up: the reader ends */
+    int cur;                      /* the chunk the consumer holds next */
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static void *prefetch_run(void *arg)
+{
+    struct prefetch *pf = arg;
+    int k = 0;
+
+    for (;;) {
+        int last;
+        pthread_mutex_lock(&pf->mu);
+        while (pf->ready[k] && !pf->stop)
+            pthread_cond_wait(&pf->cv, &pf->mu);
+        if (pf->stop) {
+            pthread_mutex_unlock(&pf->mu);
+            break;
+        }
+        pthread_mutex_unlock(&pf->mu);
+        pf->st[k] = input_next(pf->in, &pf->ch[k], &pf->err[k]);
+        last = pf->st[k] || pf->ch[k].t->nrow == 0;
+        pthread_mutex_lock(&pf->mu);
+        pf->ready[k] = 1;
+        pthread_cond_broadcast(&pf->cv);
+        pthread_mutex_unlock(&pf->mu);
+        if (last)
+            break;
+        k ^= 1;
     }
-    if (fclose(fp) != 0 && !bad) {
-        bad = 1;
-        e = errno;
+    return NULL;
+}
+
+static void prefetch_init(struct prefetch *pf, struct input *in, int threads)
+{
+    memset(pf, 0, sizeof *pf);
+    pf->in = in;
+    rs_chunk_init(&pf->ch[0]);
+    rs_chunk_init(&pf->ch[1]);
+    pthread_mutex_init(&pf->mu, NULL);
+    pthread_cond_init(&pf->cv, NULL);
+    pf->threaded = threads > 1 && pthread_create(&pf->th, NULL, prefetch_run, pf) == 0;
+    pf->started = pf->threaded;
+}
+
+/* The next chunk (nrow 0 at the end); valid until prefetch_release. */
+static enum ml_status prefetch_next(struct prefetch *pf, struct rs_chunk **out,
+                                    struct ml_err *err)
+{
+    int k = pf->cur;
+
+    if (!pf->threaded) {
+        *out = &pf->ch[0];
+        return input_next(pf->in, &pf->ch[0], err);
     }
-    free(top.s);
-    free(xr);
-    free(attr);
-    if (st || bad) {
-        fs_abandon(tmp);
-        if (st)
-            return st;
-        ML_FAIL(err, ML_EIO, "cannot write %s: %s", path, strerror(e));
+    pthread_mutex_lock(&pf->mu);
+    while (!pf->ready[k])
+        pthread_cond_wait(&pf->cv, &pf->mu);
+    pthread_mutex_unlock(&pf->mu);
+    *out = &pf->ch[k];
+    if (pf->st[k])
+        *err = pf->err[k];
+    return pf->st[k];
+}
+
+static void prefetch_release(struct prefetch *pf)
+{
+    if (!pf->threaded)
+        return;
+    pthread_mutex_lock(&pf->mu);
+    pf->ready[pf->cur] = 0;
+    pthread_cond_broadcast(&pf->cv);
+    pthread_mutex_unlock(&pf->mu);
+    pf->cur ^= 1;
+}
+
+static void prefetch_end(struct prefetch *pf)
+{
+    if (pf->started) {
+        pthread_mutex_lock(&pf->mu);
+        pf->stop = 1;
+        pthread_cond_broadcast(&pf->cv);
+        pthread_mutex_unlock(&pf->mu);
+        pthread_join(pf->th, NULL);
     }
-    return fs_commit(tmp, path, err);
+    pthread_mutex_destroy(&pf->mu);
+    pthread_cond_destroy(&pf->cv);
+    rs_chunk_free(&pf->ch[0]);
+    rs_chunk_free(&pf->ch[1]);
+}
+
+/* Report or fail on the bad rows of c, then drop them.  Shared with
+ * cmd_compare through the same logic there. */
+static enum ml_status handle_bad(struct rs_chunk *c, int skip, const char *input,
+                                 struct counts *cnt, struct ml_err *err)
+{
+    size_t i;
+
+    if (!c->nbad)
+        return ML_OK;
+    for (i = 0; i < c->t->nrow; i++) {
+        if (!c->bad[i])
+            continue;
+        if (!skip)
+            ML_FAIL(err, ML_EDOM, "%s: %s (--on-error=skip leaves such rows out)", input,
+                    c->bad[i]);
+        fprintf(stderr, "plantfit predict: skipped %s: %s\n", input, c->bad[i]);
+        cnt->skipped++;
+    }
+    rs_chunk_compact(c, NULL);
+    return ML_OK;
 }
 
 int cmd_predict(int argc, char **argv)
 {
     struct predict_args a;
-    struct gam_model *m = NULL;
-    struct iforest *forest = NULL;
-    struct ml_table *t = NULL;
-    struct csv_options o;
-    struct names hdr;
+    struct model_dir md;
+    struct colset cs = {NULL, 0, 0};
+    struct scorer sc;
+    struct input in = {NULL, NULL};
+    struct prefetch pf;
+    struct out o;
+    struct sbuf b = {NULL, 0, 0};
+    struct counts cnt;
     struct ml_err err;
     enum ml_status st;
-    const char **cat = NULL;
-    double *fit = NULL, *score = NULL;
-    size_t *cols = NULL;
-    size_t ncat = 0, i, nmissing = 0, nanomalous = 0;
-    long ncpu;
-    int rc, threads;
+    const char *in_path, *in_name;
+    size_t i;
+    int rc, out_opened = 0, have_md = 0, have_sc = 0, have_pf = 0;
 
     memset(&a, 0, sizeof a);
-    memset(&hdr, 0, sizeof hdr);
+    memset(&cnt, 0, sizeof cnt);
+    memset(&o, 0, sizeof o);
     ml_err_clear(&err);
     rc = parse_args(argc, argv, &a);
     if (rc)
         return rc == 1 ? 0 : 2;
     /* HDF5 1.10.8 leaks the metadata-cache entry of an object header it
-     * fails to decode (see tests/lsan.supp), and its exit handler then
-     * prints "HDF5: infinite loop closing library" under our own error
-     * message.  The process is about to exit anyway, so skip that cleanup.
-     * (Fails harmlessly if the library is already in use, as in tests.) */
+     * fails to decode (tests/lsan.supp) and its exit handler then prints
+     * "HDF5: infinite loop closing library" under our message; the process
+     * is about to exit anyway, so skip that cleanup. */
     H5dont_atexit();
-    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    threads = ncpu > 0 ? (int)ncpu : 1;
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    in_path = strcmp(a.input, "-") == 0 ? "/dev/stdin" : a.input;
+    in_name = strcmp(a.input, "-") == 0 ? "stdin" : a.input;
 
-    st = load_models(a.model_dir, &m, &forest, &err);
+    st = model_dir_load(a.model_dir, &md, &err);
     if (st)
         goto fail;
-    peek_header(a.input, a.delim, &hdr);
-    st = categorical_columns(m, forest, &hdr, &cat, &ncat, &err);
+    have_md = 1;
+    if (md.note[0])
+        fprintf(stderr, "plantfit predict: note: %s\n", md.note);
+    st = colset_add_models(&cs, &md, &err);
+    if (!st)
+        st = scorer_init(&sc, &md, a.se, a.threads, &err);
     if (st)
         goto fail;
-    csv_options_default(&o);
-    o.delim = a.delim;
-    o.categorical = cat;
-    o.ncategorical = ncat;
-    o.threads = threads;
-    st = csv_read_file(a.input, &o, &t, NULL, &err);
-    if (st)
+    have_sc = 1;
+    sc.with_top = !a.no_top;   /* top features of anomalous rows, on all threads */
+    if (a.se && !md.gam)
+        fprintf(stderr, "plantfit predict: note: --se applies to a GAM; %s has none\n",
+                a.model_dir);
+    if (a.in_format == FMT_CSV)
+        st = csv_stream_open(&in.csv, in_path, a.delim, cs.v, cs.n, a.chunk_rows, &err);
+    else
+        st = jsonl_stream_open(&in.jsonl, in_path, cs.v, cs.n, a.chunk_rows, &err);
+    if (st) {
+        if (st == ML_EDOM && a.in_format == FMT_CSV)
+            ml_err_prefix(&err, "the models in %s need columns the input lacks: ", a.model_dir);
         goto fail;
-    if (m) {
-        fit = malloc((t->nrow ? t->nrow : 1) * sizeof *fit);
-        if (!fit) {
-            st = ml_fail(&err, ML_ENOMEM, __FILE__, __LINE__,
-                         "out of memory for %zu predictions", t->nrow);
-            goto fail;
-        }
-        st = gam_predict(m, t, GAM_PRED_RESPONSE, fit, NULL, &err);
-        if (st) {
-            ml_err_prefix(&err, "%s: ", a.input);
-            goto fail;
-        }
-        for (i = 0; i < t->nrow; i++)
-            nmissing += isnan(fit[i]) != 0;
     }
-    if (forest) {
-        cols = malloc((size_t)forest->d * sizeof *cols);
-        score = malloc((t->nrow ? t->nrow : 1) * sizeof *score);
-        if (!cols || !score) {
-            st = ml_fail(&err, ML_ENOMEM, __FILE__, __LINE__, "out of memory for %zu scores",
-                         t->nrow);
-            goto fail;
-        }
-        st = forest_columns(forest, t, a.input, cols, &err);
-        if (!st)
-            st = forest_check_missing(forest, t, cols, a.input, &err);
-        if (!st) {
-            st = forest_score(forest, t, cols, threads, score, &err);
-            if (st)
-                ml_err_prefix(&err, "%s: ", a.input);
-        }
+    st = out_open(&o, a.output, &err);
+    if (st)
+        goto fail;
+    out_opened = 1;
+    if (!header(&b, &md, a.se, !a.no_top, a.out_format)) {
+        st = ml_fail(&err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+        goto fail;
+    }
+    prefetch_init(&pf, &in, a.threads);
+    have_pf = 1;
+    for (;;) {
+        struct rs_chunk *ch;
+
+        st = prefetch_next(&pf, &ch, &err);
         if (st)
             goto fail;
+        if (ch->t->nrow == 0)
+            break;
+        cnt.in += ch->t->nrow;
+        if (!scorer_check(&sc, ch, "")) {
+            st = ml_fail(&err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
+            goto fail;
+        }
+        st = handle_bad(ch, a.skip, in_name, &cnt, &err);
+        if (!st)
+            st = scorer_run(&sc, ch, &err);
+        for (i = 0; i < ch->t->nrow && !st; i++)
+            st = format_row(&b, &sc, ch, i, a.out_format, &cnt, &err);
+        if (!st)
+            st = out_write(&o, &b, &err);
+        if (st)
+            goto fail;
+        cnt.out += ch->t->nrow;
+        b.len = 0;
+        prefetch_release(&pf);
     }
-    st = write_output(a.output, t, fit, forest, score, cols, &nanomalous, &err);
+    if (cnt.in == 0) {
+        st = ml_fail(&err, ML_EFORMAT, __FILE__, __LINE__, "%s: no data rows%s", in_name,
+                     a.in_format == FMT_CSV ? " after the header" : " (no JSON lines)");
+        goto fail;
+    }
+    st = out_write(&o, &b, &err);
+    if (!st)
+        st = out_close(&o, 1, &err);
     if (st)
         goto fail;
-    if (m && forest)
-        fprintf(stderr, "plantfit predict: %s -> %s: %zu rows (%zu without a prediction, %zu "
-                "anomalous)\n", a.input, a.output, t->nrow, nmissing, nanomalous);
-    else if (m)
-        fprintf(stderr, "plantfit predict: %s -> %s: %zu rows (%zu without a prediction)\n",
-                a.input, a.output, t->nrow, nmissing);
-    else
-        fprintf(stderr, "plantfit predict: %s -> %s: %zu rows (%zu anomalous)\n", a.input,
-                a.output, t->nrow, nanomalous);
+    fprintf(stderr, "plantfit predict: %s -> %s: %llu rows in, %llu written", in_name,
+            o.path ? o.path : "stdout", cnt.in, cnt.out);
+    if (cnt.skipped)
+        fprintf(stderr, ", %llu skipped", cnt.skipped);
+    if (md.gam)
+        fprintf(stderr, ", %llu without a prediction", cnt.no_prediction);
+    if (md.forest)
+        fprintf(stderr, ", %llu anomalous", cnt.anomalous);
+    fprintf(stderr, "\n");
     rc = 0;
     goto done;
 fail:
+    if (out_opened)
+        out_close(&o, 0, NULL);
     fprintf(stderr, "plantfit predict: %s\n", err.msg);
+    if (out_opened && !o.path && cnt.out > 0)
+        fprintf(stderr, "plantfit predict: the output on stdout is incomplete (%llu rows "
+                "written before the error)\n", cnt.out);
     rc = 1;
 done:
-    free(fit);
-    free(score);
-    free(cols);
-    free(cat);
-    names_free(&hdr);
-    ml_table_free(t);
-    gam_model_free(m);
-    iforest_free(forest);
+    free(b.s);
+    if (have_pf)
+        prefetch_end(&pf);
+    csv_stream_close(in.csv);
+    jsonl_stream_close(in.jsonl);
+    if (have_sc)
+        scorer_free(&sc);
+    colset_free(&cs);
+    if (have_md)
+        model_dir_free(&md);
     return rc;
 }

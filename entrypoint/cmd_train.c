@@ -32,6 +32,7 @@
 
 #include "commands.h"
 #include "csv/csv_read.h"
+#include "compare.h"
 #include "fsutil.h"
 #include "hdf5/table_h5.h"
 #include "json/sm_config.h"
@@ -492,8 +493,10 @@ static enum ml_status read_data(struct train_ctx *c, struct ml_err *err)
                 "channels given: %zu", c->config_dir, c->inputs.n);
     for (i = 0; i < c->inputs.n; i++) {
         const char *n = c->inputs.ch[i].name;
-        if (strcmp(n, "train") && strcmp(n, "training") && strcmp(n, "validation"))
-            warn(c, "channel \"%s\" is not used by plantfit train (train, validation)", n);
+        if (strcmp(n, "train") && strcmp(n, "training") && strcmp(n, "validation") &&
+            strcmp(n, "baseline"))
+            warn(c, "channel \"%s\" is not used by plantfit train (train, validation, "
+                 "baseline)", n);
     }
     stage_begin(c, "read train");
     st = read_channel(c, tr->name, tr, &c->train, err);
@@ -995,6 +998,10 @@ int cmd_train(int argc, char **argv)
     st = read_config(&c, &err);
     if (st == ML_OK)
         st = probe_model_dir(&c, &err);
+    if (st == ML_OK) {   /* a bad compare_rule fails before the fit, not after */
+        const struct hp_value *rule = hp_get(c.hp, "compare_rule");
+        st = compare_rule_check(rule && rule->set ? rule->s : NULL, &err);
+    }
     if (st == ML_OK)
         stage_end(&c);
     if (st == ML_OK) {
@@ -1027,6 +1034,19 @@ int cmd_train(int argc, char **argv)
         st = write_outputs(&c, &r, &err);
         if (st == ML_OK)
             stage_end(&c);
+    }
+    if (st == ML_OK) {
+        /* Champion/challenger against a `baseline` channel (compare.h). */
+        const struct hp_value *rule = hp_get(c.hp, "compare_rule");
+        const struct hp_value *thr = hp_get(c.hp, "threads");
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int ran = 0;
+        st = compare_train_hook(c.data_dir, c.model_dir, c.output_data_dir,
+                                c.have_valid ? c.valid.table : c.train.table,
+                                c.have_valid ? "channel validation" : "channel train",
+                                rule && rule->set ? rule->s : NULL,
+                                thr && thr->i > 0 ? (int)thr->i : ncpu > 0 ? (int)ncpu : 1,
+                                &ran, &err);
     }
     if (st == ML_OK) {
         join(path, sizeof path, c.output_dir, "success");

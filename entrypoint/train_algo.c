@@ -40,6 +40,9 @@ static const struct hp_spec spec[] = {
     {"target", HP_STRING, NULL, 0, 0, NULL, "name of the target (label) column"},
     {"threads", HP_INT, "0", 0, 1024, NULL, "worker threads; 0 = one per CPU"},
     {"seed", HP_INT, "1", 0, 9007199254740992.0, NULL, "random seed"},
+    {"compare_rule", HP_STRING, NULL, 0, 0, NULL,
+     "champion/challenger rule against the model in the baseline channel, e.g. "
+     "rmse <= 1.02 * baseline.rmse (default by model kind; see plantfit compare --help)"},
     /* algorithm=gam */
     {"formula", HP_STRING, NULL, 0, 0, NULL,
      "gam: model formula in mgcv syntax, e.g. yield ~ s(temp) + te(a, b) + factor(line)"},

@@ -151,6 +151,15 @@ enum ml_status gam_predict(const struct gam_model *m, const struct ml_table *t,
                            enum gam_pred_type type, double *fit, double *se,
                            struct ml_err *err);
 
+/* fit and se as gam_predict on the response scale, plus the interval
+ * [lower, upper] = g^-1(eta -+ z se(eta)) ordered low to high (z = 1.96: the
+ * 95% interval mgcv users compute from predict(type = "link", se.fit =
+ * TRUE)).  NaN in all four where a used value is missing.  Errors as
+ * gam_predict. */
+enum ml_status gam_predict_interval(const struct gam_model *m, const struct ml_table *t,
+                                    double z, double *fit, double *se, double *lower,
+                                    double *upper, struct ml_err *err);
+
 /* Per-term contributions (mgcv type="terms"): out is nrow x nterms_out
  * row-major, one column per non-intercept term in model order, se likewise
  * (may be NULL).  *nterms_out = number of non-intercept terms. */

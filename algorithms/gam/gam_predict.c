@@ -254,6 +254,68 @@ enum ml_status gam_predict(const struct gam_model *m, const struct ml_table *t,
     return ML_OK;
 }
 
+/* Prediction with a confidence interval on the response scale, the way
+ * mgcv users build one from predict(type = "link", se.fit = TRUE):
+ * [g^-1(eta - z se_eta), g^-1(eta + z se_eta)], ordered low to high (the
+ * inverse link may be decreasing), which stays inside the response's range
+ * (a probability interval within (0, 1)) where eta +- z se on the response
+ * scale would not.  fit and se are what gam_predict gives on the response
+ * scale; fit is computed exactly as there without se (the sparse row against
+ * Zb beta), so a prediction does not change in its last bits when standard
+ * errors are asked for. */
+enum ml_status gam_predict_interval(const struct gam_model *m, const struct ml_table *t,
+                                    double z, double *fit, double *se, double *lower,
+                                    double *upper, struct ml_err *err)
+{
+    struct colmap c;
+    struct rowbuf b;
+    enum ml_status st;
+    double *beta_u;
+    size_t i;
+    int k, p = m->p;
+
+    st = predict_begin(m, t, &c, &b, err);
+    if (st)
+        return st;
+    beta_u = malloc((size_t)gam_pu(m) * sizeof *beta_u);
+    if (!beta_u) {
+        rowbuf_free(&b);
+        colmap_free(&c);
+        ML_FAIL(err, ML_ENOMEM, "out of memory");
+    }
+    gam_expand_vector(m, m->beta, beta_u);
+    for (i = 0; i < t->nrow; i++) {
+        int ok = row_point(m, t, &c, i, b.xv, err), nnz;
+        double eta = 0.0, s, a, bnd;
+
+        if (ok < 0) {
+            free(beta_u);
+            rowbuf_free(&b);
+            colmap_free(&c);
+            return err ? err->code : ML_EDOM;
+        }
+        if (ok == 0) {
+            fit[i] = se[i] = lower[i] = upper[i] = NAN;
+            continue;
+        }
+        nnz = gam_row_sparse(m, b.xv, b.work, b.iwork);
+        for (k = 0; k < nnz; k++)
+            eta += b.work[k] * beta_u[b.iwork[k]];
+        gam_row_dense(m, b.xv, b.row, b.work, b.iwork);
+        s = sqrt(fmax(quad(m->Vp, b.row, p, 0, p, b.tmp), 0.0));
+        fit[i] = gam_linkinv(m->link, eta);
+        se[i] = fabs(gam_mu_eta(m->link, eta)) * s;
+        a = gam_linkinv(m->link, eta - z * s);
+        bnd = gam_linkinv(m->link, eta + z * s);
+        lower[i] = a < bnd ? a : bnd;
+        upper[i] = a < bnd ? bnd : a;
+    }
+    free(beta_u);
+    rowbuf_free(&b);
+    colmap_free(&c);
+    return ML_OK;
+}
+
 enum ml_status gam_predict_terms(const struct gam_model *m, const struct ml_table *t,
                                  double *out, double *se, size_t *nterms_out,
                                  struct ml_err *err)

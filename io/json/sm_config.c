@@ -1521,6 +1521,13 @@ static enum ml_status sm_channel_parse(const char *path, const cJSON *obj, struc
             /* "" is how an absent ContentType round-trips through some tools. */
             if (f->valuestring[0] == '\0')
                 break;
+            /* The baseline channel holds the deployed model (a model
+             * directory or model.tar.gz), not data: its ContentType (e.g.
+             * application/x-tar) is only recorded. */
+            if (strcmp(chname, "baseline") == 0) {
+                snprintf(ch->content_type, sizeof ch->content_type, "%.127s", f->valuestring);
+                break;
+            }
             st = sm_content_parse(path, chname, f->valuestring, ch, err);
             if (st != ML_OK)
                 return st;
