@@ -390,25 +390,17 @@ enum ml_status scorer_run(struct scorer *s, const struct rs_chunk *c, struct ml_
     return ML_OK;
 }
 
-/* The top features of row i (features in x, column-major with n rows)
- * into top/val/ntop, with scratch xr and attr of d doubles. */
-static enum ml_status top_of_row(const struct iforest *f, const double *x, size_t n, size_t i,
-                                 double *xr, double *attr, int *top, double *val, int *ntop,
-                                 struct ml_err *err)
+/* The up to SCORER_TOP features with the largest positive attributions
+ * attr[0..d), largest first (the lower index on a tie). */
+static void pick_top(int d, const double *attr, int *top, double *val, int *ntop)
 {
-    enum ml_status st;
     int j, k, q, taken;
 
     *ntop = 0;
-    for (j = 0; j < f->d; j++)
-        xr[j] = x[(size_t)j * n + i];
-    st = iforest_explain(f, xr, 1, 1, attr, err);
-    if (st)
-        return st;
     for (k = 0; k < SCORER_TOP; k++) {
         int best = -1;
 
-        for (j = 0; j < f->d; j++) {
+        for (j = 0; j < d; j++) {
             if (!(attr[j] > 0.0) || (best >= 0 && !(attr[j] > attr[best])))
                 continue;
             for (taken = 0, q = 0; q < *ntop && !taken; q++)
@@ -422,6 +414,24 @@ static enum ml_status top_of_row(const struct iforest *f, const double *x, size_
         val[*ntop] = attr[best];
         ++*ntop;
     }
+}
+
+/* The top features of row i (features in x, column-major with n rows)
+ * into top/val/ntop, with scratch xr and attr of d doubles. */
+static enum ml_status top_of_row(const struct iforest *f, const double *x, size_t n, size_t i,
+                                 double *xr, double *attr, int *top, double *val, int *ntop,
+                                 struct ml_err *err)
+{
+    enum ml_status st;
+    int j;
+
+    *ntop = 0;
+    for (j = 0; j < f->d; j++)
+        xr[j] = x[(size_t)j * n + i];
+    st = iforest_explain(f, xr, 1, 1, attr, err);
+    if (st)
+        return st;
+    pick_top(f->d, attr, top, val, ntop);
     return ML_OK;
 }
 
@@ -440,69 +450,45 @@ enum ml_status scorer_top_features(struct scorer *s, const struct rs_chunk *c, s
     return top_of_row(s->md->forest, s->x, c->t->nrow, i, s->xr, s->attr, top, val, ntop, err);
 }
 
-struct top_job {
-    struct scorer *s;
-    size_t n, lo, hi;
-    enum ml_status st;
-    struct ml_err err;
-};
-
-static void *top_job_run(void *arg)
-{
-    struct top_job *jb = arg;
-    struct scorer *s = jb->s;
-    const struct iforest *f = s->md->forest;
-    double *xr = malloc((size_t)f->d * sizeof *xr), *attr = malloc((size_t)f->d * sizeof *attr);
-    size_t i;
-
-    if (!xr || !attr) {
-        jb->st = ml_fail(&jb->err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
-    } else {
-        for (i = jb->lo; i < jb->hi && !jb->st; i++) {
-            s->ntop[i] = 0;
-            if (iforest_is_anomaly(f, s->score[i]))
-                jb->st = top_of_row(f, s->x, jb->n, i, xr, attr, s->top + i * SCORER_TOP,
-                                    s->top_val + i * SCORER_TOP, &s->ntop[i], &jb->err);
-        }
-    }
-    free(xr);
-    free(attr);
-    return NULL;
-}
-
-/* The top features of the anomalous rows among n, split among threads
- * (each row's attributions depend on that row only). */
+/* The top features of the anomalous rows among n: their features are
+ * gathered into one block and explained in one iforest_explain_mt call on
+ * every thread (per-call set-up is paid once per chunk, not per row). */
 static enum ml_status top_run(struct scorer *s, size_t n, struct ml_err *err)
 {
-    struct top_job jobs[SCORER_MAX_THREADS];
-    pthread_t th[SCORER_MAX_THREADS];
-    int started[SCORER_MAX_THREADS];
-    size_t nt = (size_t)s->threads, k, per;
+    const struct iforest *f = s->md->forest;
+    size_t i, na = 0, k, d = (size_t)f->d;
+    size_t *rows;
+    double *xa = NULL, *aa = NULL;
+    enum ml_status st = ML_OK;
 
-    if (nt > n / 1024)
-        nt = n / 1024 ? n / 1024 : 1;
-    per = (n + nt - 1) / nt;
-    for (k = 0; k < nt; k++) {
-        jobs[k].s = s;
-        jobs[k].n = n;
-        jobs[k].lo = k * per < n ? k * per : n;
-        jobs[k].hi = jobs[k].lo + per < n ? jobs[k].lo + per : n;
-        jobs[k].st = ML_OK;
-        ml_err_clear(&jobs[k].err);
+    for (i = 0; i < n; i++) {
+        s->ntop[i] = 0;
+        na += (size_t)iforest_is_anomaly(f, s->score[i]);
     }
-    for (k = 1; k < nt; k++)
-        started[k] = pthread_create(&th[k], NULL, top_job_run, &jobs[k]) == 0;
-    top_job_run(&jobs[0]);
-    for (k = 1; k < nt; k++) {
-        if (started[k])
-            pthread_join(th[k], NULL);
-        else
-            top_job_run(&jobs[k]);
+    if (na == 0)
+        return ML_OK;
+    rows = malloc(na * sizeof *rows);
+    xa = malloc(na * d * sizeof *xa);
+    aa = malloc(na * d * sizeof *aa);
+    if (!rows || !xa || !aa) {
+        st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__,
+                     "out of memory explaining %zu anomalous rows", na);
+        goto done;
     }
-    for (k = 0; k < nt; k++)
-        if (jobs[k].st) {
-            *err = jobs[k].err;
-            return jobs[k].st;
-        }
-    return ML_OK;
+    for (i = 0, k = 0; i < n; i++)
+        if (iforest_is_anomaly(f, s->score[i]))
+            rows[k++] = i;
+    for (i = 0; i < d; i++)
+        for (k = 0; k < na; k++)
+            xa[i * na + k] = s->x[i * n + rows[k]];
+    st = iforest_explain_mt(f, xa, na, na, aa, s->threads, err);
+    if (st == ML_OK)
+        for (k = 0; k < na; k++)
+            pick_top(f->d, aa + k * d, s->top + rows[k] * SCORER_TOP,
+                     s->top_val + rows[k] * SCORER_TOP, &s->ntop[rows[k]]);
+done:
+    free(rows);
+    free(xa);
+    free(aa);
+    return st;
 }

@@ -1265,7 +1265,7 @@ static char *expected(const struct gam_model *m, const struct iforest *f, const 
         return NULL;
     n = t->nrow;
     add(&out, &len, "%s%s%s\n", m ? "prediction" : "", m && f ? "," : "",
-        f ? "score,is_anomaly,top_features" : "");
+        f ? "score,is_anomaly,decision_function,top_features" : "");
     if (m) {
         fit = malloc(n * sizeof *fit);
         CHECK_OK(gam_predict(m, t, GAM_PRED_RESPONSE, fit, NULL, &err), &err);
@@ -1289,12 +1289,13 @@ static char *expected(const struct gam_model *m, const struct iforest *f, const 
         if (m)
             add(&out, &len, isnan(fit[i]) ? "\"\"" : "%.17g", fit[i]);
         if (f) {
-            int anomalous = s[i] >= f->threshold, shown = 0;
+            int anomalous = s[i] > f->threshold, shown = 0; /* scikit-learn's rule */
             const double *a = attr + i * d;
             char *top = NULL;
             size_t tl = 0, q;
 
-            add(&out, &len, "%s%.17g,%d,", m ? "," : "", s[i], anomalous);
+            /* decision_function = score_samples - offset_ = -s - offset */
+            add(&out, &len, "%s%.17g,%d,%.17g,", m ? "," : "", s[i], anomalous, -s[i] - f->offset);
             /* Insertion sort of the features by attribution, descending,
              * the lower index first among equals. */
             for (j = 0; j < d; j++) {
@@ -1422,21 +1423,21 @@ TEST(iforest_h5, predict_forest_only)
     got = (char *)read_whole(out, &n);
     CHECK(want && got && strcmp(want, got) == 0, "output:\n%s\nwant:\n%s", got ? got : "(none)",
           want ? want : "(none)");
-    CHECK(got && strncmp(got, "score,is_anomaly,top_features\n", 30) == 0, "header: %.60s",
+    CHECK(got && strncmp(got, "score,is_anomaly,decision_function,top_features\n", 48) == 0, "header: %.60s",
           got ? got : "");
     CHECK(line_count(got) == 6, "a header and 5 rows");
     field(got, 2, 1, buf, sizeof buf);
     CHECK(strcmp(buf, "1") == 0, "row 3 (flow 40) is anomalous: %s", buf);
-    field(got, 2, 2, buf, sizeof buf);
+    field(got, 2, 3, buf, sizeof buf);
     CHECK(strncmp(buf, "\"flow", 5) == 0, "row 3: top feature is the quoted flow: %s", buf);
     field(got, 4, 1, buf, sizeof buf);
     CHECK(strcmp(buf, "1") == 0, "row 5 (temp -60, pressure -50) is anomalous");
-    field(got, 4, 2, buf, sizeof buf);
+    field(got, 4, 3, buf, sizeof buf);
     CHECK(strstr(buf, "temp:") && strstr(buf, "pressure:") && strchr(buf, ';'),
           "row 5: top features temp and pressure: %s", buf);
     field(got, 0, 1, buf, sizeof buf);
     CHECK(strcmp(buf, "0") == 0, "row 1 is normal");
-    field(got, 0, 2, buf, sizeof buf);
+    field(got, 0, 3, buf, sizeof buf);
     CHECK(buf[0] == '\0', "a normal row has no top features: %s", buf);
     CHECK(nanom >= 2 && has_text(errf, "anomalous"), "the summary counts anomalies");
     CHECK(count_entries(dir) == 4, "temporary files left in %s", dir);
@@ -1577,7 +1578,7 @@ TEST(iforest_h5, predict_gam_and_forest)
     gam_got = (char *)read_whole(gout, &n);
     CHECK(want && got && strcmp(want, got) == 0, "output:\n%s\nwant:\n%s", got ? got : "(none)",
           want ? want : "(none)");
-    CHECK(got && strncmp(got, "prediction,score,is_anomaly,top_features\n", 41) == 0,
+    CHECK(got && strncmp(got, "prediction,score,is_anomaly,decision_function,top_features\n", 59) == 0,
           "header: %.60s", got ? got : "");
     CHECK(line_count(got) == 6, "a header and 5 rows");
     /* The prediction column is the GAM-only output, unchanged. */
@@ -1596,7 +1597,7 @@ TEST(iforest_h5, predict_gam_and_forest)
           "row 3 is scored (missing = divide): %s", buf);
     field(got, 3, 2, buf, sizeof buf);
     CHECK(strcmp(buf, "1") == 0, "row 4 (z = 25) is anomalous");
-    field(got, 3, 3, buf, sizeof buf);
+    field(got, 3, 4, buf, sizeof buf);
     CHECK(strncmp(buf, "z:", 2) == 0, "row 4: top feature z: %s", buf);
 done:
     free(want);

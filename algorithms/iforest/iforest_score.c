@@ -749,6 +749,9 @@ struct shap_walk {
     double r[IFOREST_DEPTH_MAX + 1];
     double v0;                          /* accumulates v(none) */
     double *phi;                        /* d, accumulates phi_j */
+    const double *csize;                /* n_nodes: c(size) of every node, computed once
+                                           per call (every leaf of every tree is visited
+                                           for every row) */
 };
 
 /* shap_weight[u][s] = s! (u-1-s)! / u!, the Shapley weight of a coalition
@@ -844,7 +847,7 @@ static void shap_rec(struct shap_walk *w, int32_t v, int depth)
     int j, p, side, added = 0;
 
     if (f->left[g] < 0) {
-        shap_leaf(w, q, (double)depth + iforest_c((double)f->size[g]));
+        shap_leaf(w, q, (double)depth + w->csize[g]);
         return;
     }
     gl = w->base + (size_t)f->left[g];
@@ -891,7 +894,7 @@ static void shap_rec(struct shap_walk *w, int32_t v, int depth)
 /* Rows r0 .. r1 - 1 of an explanation; poly is the Shapley walk's
  * scratch ((IFOREST_DEPTH_MAX + 1)^2 doubles), NULL for hyperplane trees. */
 static void explain_rows(const struct iforest *f, const double *x, size_t r0, size_t r1,
-                         size_t n_stride, double *attr, double *poly)
+                         size_t n_stride, double *attr, double *poly, const double *csize)
 {
     size_t i;
     int j, t;
@@ -912,6 +915,7 @@ static void explain_rows(const struct iforest *f, const double *x, size_t r0, si
             w.u = 0;
             w.v0 = 0.0;
             w.phi = acc;
+            w.csize = csize;
             for (t = 0; t < f->n_trees; t++) {
                 w.base = f->tree_start[t];
                 shap_rec(&w, 0, 0);
@@ -933,13 +937,14 @@ struct explain_job {
     const double *x;
     size_t r0, r1, stride;
     double *attr, *poly;
+    const double *csize;
 };
 
 static void *explain_worker(void *arg)
 {
     struct explain_job *jb = arg;
 
-    explain_rows(jb->f, jb->x, jb->r0, jb->r1, jb->stride, jb->attr, jb->poly);
+    explain_rows(jb->f, jb->x, jb->r0, jb->r1, jb->stride, jb->attr, jb->poly, jb->csize);
     return NULL;
 }
 
@@ -955,7 +960,7 @@ enum ml_status iforest_explain_mt(const struct iforest *f, const double *x, size
 {
     size_t i, psz = (size_t)(IFOREST_DEPTH_MAX + 1) * (IFOREST_DEPTH_MAX + 1);
     int j, k, nt;
-    double *poly = NULL;
+    double *poly = NULL, *csize = NULL;
     struct explain_job jobs[64];
     pthread_t tid[64];
     int running[64] = {0};
@@ -986,8 +991,14 @@ enum ml_status iforest_explain_mt(const struct iforest *f, const double *x, size
         nt = m ? (int)m : 1;
     if (f->extension_level == 0) {
         poly = malloc((size_t)nt * psz * sizeof *poly);
-        if (!poly)
+        csize = malloc((f->n_nodes ? f->n_nodes : 1) * sizeof *csize);
+        if (!poly || !csize) {
+            free(poly);
+            free(csize);
             ML_FAIL(err, ML_ENOMEM, "iforest: out of memory explaining rows");
+        }
+        for (i = 0; i < f->n_nodes; i++)
+            csize[i] = iforest_c((double)f->size[i]);
         pthread_once(&shap_once, shap_weight_init);
     }
     for (k = 0; k < nt; k++) {
@@ -998,6 +1009,7 @@ enum ml_status iforest_explain_mt(const struct iforest *f, const double *x, size
         jobs[k].r0 = m * (size_t)k / (size_t)nt;
         jobs[k].r1 = m * (size_t)(k + 1) / (size_t)nt;
         jobs[k].poly = poly ? poly + (size_t)k * psz : NULL;
+        jobs[k].csize = csize;
     }
     for (k = 1; k < nt; k++) {
         running[k] = pthread_create(&tid[k], NULL, explain_worker, &jobs[k]) == 0;
@@ -1009,5 +1021,6 @@ enum ml_status iforest_explain_mt(const struct iforest *f, const double *x, size
         if (running[k])
             pthread_join(tid[k], NULL);
     free(poly);
+    free(csize);
     return ML_OK;
 }
