@@ -1621,7 +1621,13 @@ static enum ml_status glm_gcv_eval(struct fitws *w, const double *theta, int der
     ev->rss = dev;
     ev->tau = tau;
     ev->phi = 1.0;
-    ev->phi_tilde = fletcher_scale(w, tau);
+    /* The scale in the score scale s of the Newton convergence test
+     * (section 10.4) is, for GCV/UBRE, the deviance-based D/(n - tau): with
+     * the Fletcher estimate the test fails at the point where mgcv 1.8-41
+     * stops on a flat UBRE (the plant binomial case of test_gam_mgcv, whose
+     * Newton path is otherwise identical to mgcv's score history), and
+     * plantfit took one more step, 0.1 sd away. */
+    ev->phi_tilde = dev / (nn - tau);
     ev->V = known ? dev / nn + 2.0 * tau / nn - 1.0 : nn * dev / ((nn - tau) * (nn - tau));
     if (!deriv)
         return ML_OK;
