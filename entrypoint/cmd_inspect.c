@@ -25,12 +25,11 @@
 #include "../algorithms/gam/gam.h"
 #include "../algorithms/iforest/iforest.h"
 #include "commands.h"
+#include "model_dir.h"
 #include "fsutil.h"
 #include "hdf5/gam_h5.h"
 #include "hdf5/iforest_h5.h"
-#include "source/source.h"
 
-#define INSPECT_FORMAT_SUPPORTED 1      /* manifest_format_version this build reads */
 #define INSPECT_MAX_JSON (64u << 20)    /* manifest.json, metrics.json, profile.json */
 #define PATH_CAP 4096
 
@@ -98,74 +97,6 @@ static const char *str_or(const cJSON *o, const char *key, const char *def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-/* The manifest's format version, a string ("1") or a number. */
-static int check_format(const cJSON *man, const char *path)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(man, "manifest_format_version");
-    long n;
-    char *end = NULL;
-
-    if (cJSON_IsString(v)) {
-        errno = 0;
-        n = strtol(v->valuestring, &end, 10);
-        if (end == v->valuestring || *end || errno)
-            return fail("%s: manifest_format_version \"%s\" is not a version number", path,
-                        v->valuestring);
-    } else if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
-               fabs(v->valuedouble) < 1e9) {
-        n = (long)v->valuedouble;
-    } else {
-        return fail("%s: no manifest_format_version", path);
-    }
-    if (n > INSPECT_FORMAT_SUPPORTED)
-        return fail("%s: model directory format %ld is newer than this plantfit supports (%d); "
-                    "use a newer plantfit", path, n, INSPECT_FORMAT_SUPPORTED);
-    if (n < 1)
-        return fail("%s: manifest_format_version %ld is not a known format", path, n);
-    return 0;
-}
-
-/* Every entry of the manifest list `key`: a plain name, present, with the
- * recorded size and SHA-256. */
-static int check_files(const char *dir, const cJSON *man, const char *key, int required)
-{
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(man, key), *it;
-    char path[PATH_CAP];
-
-    if (!cJSON_IsArray(list) || (required && cJSON_GetArraySize(list) == 0)) {
-        if (!required && !list)
-            return 0;
-        return fail("%s/manifest.json: no %s list", dir, key);
-    }
-    cJSON_ArrayForEach(it, list) {
-        const char *name = str_or(it, "name", NULL), *sha = str_or(it, "sha256", NULL);
-        const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(it, "bytes");
-        char got[65];
-        uint64_t got_bytes = 0;
-        struct ml_err err;
-        struct stat sb;
-
-        if (!name || !name[0] || strchr(name, '/') || strcmp(name, "..") == 0 ||
-            strcmp(name, ".") == 0)
-            return fail("%s/manifest.json: %s entry without a plain file name", dir, key);
-        if (!sha || strlen(sha) != 64 || !cJSON_IsNumber(bytes))
-            return fail("%s/manifest.json: %s entry \"%s\" lacks its sha256 or bytes", dir, key,
-                        name);
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        if (stat(path, &sb) != 0)
-            return fail("%s: listed in the manifest but missing: %s", path, strerror(errno));
-        if ((double)sb.st_size != bytes->valuedouble)
-            return fail("%s: %lld bytes, but the manifest records %.0f: the file is truncated or "
-                        "was replaced", path, (long long)sb.st_size, bytes->valuedouble);
-        if (source_fingerprint(path, got, &got_bytes, &err) != ML_OK)
-            return fail("%s", err.msg);
-        if (strcmp(got, sha) != 0)
-            return fail("%s: SHA-256 %s does not match the manifest's %s: the file is corrupt "
-                        "or does not belong to this manifest", path, got, sha);
-    }
-    return 0;
 }
 
 /* ---- JSON summaries ---------------------------------------------------------- */
@@ -569,12 +500,12 @@ int cmd_inspect(int argc, char **argv)
         return fail("model directory %s is not a directory", dir);
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     rc = load_json(path, &man, 1);
-    if (rc == 0)
-        rc = check_format(man, path);
-    if (rc == 0)
-        rc = check_files(dir, man, "model_files", 1);
-    if (rc == 0)
-        rc = check_files(dir, man, "artifacts", 0);
+    if (rc == 0) {
+        /* the same checks predict and compare make (entrypoint/model_dir.c) */
+        struct ml_err err;
+        if (model_dir_check_manifest(dir, man, path, &err) != ML_OK)
+            rc = fail("%s", err.msg);
+    }
     if (rc == 0) {
         snprintf(path, sizeof path, "%s/metrics.json", dir);
         rc = load_json(path, &metrics, 0);

@@ -95,19 +95,14 @@ static long format_version(const cJSON *v)
     return errno || *end || x < 1 ? 0 : x;
 }
 
-/* Check every model_files entry against the file on disk, and that each
- * model file present is listed. */
-static enum ml_status check_files(const char *dir, const cJSON *man, const char *mpath,
-                                  struct ml_err *err)
+/* Check every entry of the manifest list `key` against the file on disk. */
+static enum ml_status check_list(const char *dir, const cJSON *man, const char *mpath,
+                                 const char *key, struct ml_err *err)
 {
-    static const char *const models[] = {MODEL_DIR_GAM, MODEL_DIR_IFOREST};
-    const cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "model_files"), *f;
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(man, key), *f;
     char path[4096];
-    size_t k;
     int idx = 0;
 
-    if (!cJSON_IsArray(files))
-        ML_FAIL(err, ML_EFORMAT, "%s: \"model_files\" is missing or not a list", mpath);
     cJSON_ArrayForEach(f, files) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
         const cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
@@ -117,13 +112,13 @@ static enum ml_status check_files(const char *dir, const cJSON *man, const char 
         enum ml_status st;
 
         if (!cJSON_IsString(name) || !cJSON_IsString(sha) || !cJSON_IsNumber(bytes))
-            ML_FAIL(err, ML_EFORMAT, "%s: model_files[%d] needs a string \"name\", a string "
-                    "\"sha256\" and a number \"bytes\"", mpath, idx);
+            ML_FAIL(err, ML_EFORMAT, "%s: %s[%d] needs a string \"name\", a string "
+                    "\"sha256\" and a number \"bytes\"", mpath, key, idx);
         /* A name is a file of the directory itself: nothing outside it. */
         if (!name->valuestring[0] || strchr(name->valuestring, '/') ||
             strcmp(name->valuestring, ".") == 0 || strcmp(name->valuestring, "..") == 0)
-            ML_FAIL(err, ML_EFORMAT, "%s: model_files[%d] name \"%s\" is not a file name",
-                    mpath, idx, name->valuestring);
+            ML_FAIL(err, ML_EFORMAT, "%s: %s[%d] name \"%s\" is not a plain file name", mpath,
+                    key, idx, name->valuestring);
         st = join(path, sizeof path, dir, name->valuestring, err);
         if (st)
             return st;
@@ -143,6 +138,50 @@ static enum ml_status check_files(const char *dir, const cJSON *man, const char 
                     sha->valuestring);
         idx++;
     }
+    return ML_OK;
+}
+
+enum ml_status model_dir_check_manifest(const char *dir, const cJSON *man, const char *mpath,
+                                        struct ml_err *err)
+{
+    static const char *const models[] = {MODEL_DIR_GAM, MODEL_DIR_IFOREST};
+    const cJSON *files, *arts, *f, *v;
+    char path[4096];
+    size_t k;
+    long ver;
+    enum ml_status st;
+
+    if (!cJSON_IsObject(man))
+        ML_FAIL(err, ML_EFORMAT, "%s: not a JSON object (corrupted manifest?)", mpath);
+    v = cJSON_GetObjectItemCaseSensitive(man, "manifest_format_version");
+    if (!v)
+        ML_FAIL(err, ML_EFORMAT, "%s: no \"manifest_format_version\"", mpath);
+    ver = format_version(v);
+    if (ver == 0) {
+        char *t = cJSON_PrintUnformatted(v);
+        ml_fail(err, ML_EFORMAT, __FILE__, __LINE__,
+                "%s: \"manifest_format_version\" is %.60s; expected a version number such as "
+                "\"1\"", mpath, t ? t : "?");
+        cJSON_free(t);
+        return ML_EFORMAT;
+    }
+    if (ver > MODEL_DIR_FORMAT_SUPPORTED)
+        ML_FAIL(err, ML_EFORMAT, "%s: model directory format %ld is newer than this plantfit "
+                "supports (%d); use a newer plantfit than %s for this model", mpath, ver,
+                MODEL_DIR_FORMAT_SUPPORTED, pf_version());
+    files = cJSON_GetObjectItemCaseSensitive(man, "model_files");
+    if (!cJSON_IsArray(files))
+        ML_FAIL(err, ML_EFORMAT, "%s: \"model_files\" is missing or not a list", mpath);
+    st = check_list(dir, man, mpath, "model_files", err);
+    if (st)
+        return st;
+    arts = cJSON_GetObjectItemCaseSensitive(man, "artifacts");
+    if (arts && !cJSON_IsArray(arts))
+        ML_FAIL(err, ML_EFORMAT, "%s: \"artifacts\" is not a list", mpath);
+    st = check_list(dir, man, mpath, "artifacts", err);
+    if (st)
+        return st;
+    /* and each model file present is listed */
     for (k = 0; k < sizeof models / sizeof models[0]; k++) {
         int listed = 0;
 
@@ -167,7 +206,6 @@ static enum ml_status read_manifest(struct model_dir *md, struct ml_err *err)
     char *text = NULL;
     size_t len;
     const cJSON *v, *hp;
-    long ver;
     enum ml_status st;
 
     st = join(path, sizeof path, md->path, MODEL_DIR_MANIFEST, err);
@@ -184,25 +222,7 @@ static enum ml_status read_manifest(struct model_dir *md, struct ml_err *err)
         return st;
     md->manifest = cJSON_ParseWithLength(text, len);
     free(text);
-    if (!cJSON_IsObject(md->manifest))
-        ML_FAIL(err, ML_EFORMAT, "%s: not a JSON object (corrupted manifest?)", path);
-    v = cJSON_GetObjectItemCaseSensitive(md->manifest, "manifest_format_version");
-    if (!v)
-        ML_FAIL(err, ML_EFORMAT, "%s: no \"manifest_format_version\"", path);
-    ver = format_version(v);
-    if (ver == 0) {
-        char *s = cJSON_PrintUnformatted(v);
-        ml_fail(err, ML_EFORMAT, __FILE__, __LINE__,
-                "%s: \"manifest_format_version\" is %.60s; expected a version number such as "
-                "\"1\"", path, s ? s : "?");
-        cJSON_free(s);
-        return ML_EFORMAT;
-    }
-    if (ver > MODEL_DIR_FORMAT_SUPPORTED)
-        ML_FAIL(err, ML_EFORMAT, "%s: manifest_format_version %ld is newer than plantfit %s reads "
-                "(up to %d): use a newer plantfit for this model", path, ver, pf_version(),
-                MODEL_DIR_FORMAT_SUPPORTED);
-    st = check_files(md->path, md->manifest, path, err);
+    st = model_dir_check_manifest(md->path, md->manifest, path, err);
     if (st)
         return st;
     hp = cJSON_GetObjectItemCaseSensitive(md->manifest, "hyperparameters");

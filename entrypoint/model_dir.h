@@ -56,6 +56,14 @@ struct model_dir {
 enum ml_status model_dir_load(const char *dir, struct model_dir *md, struct ml_err *err);
 void model_dir_free(struct model_dir *md);
 
+/* The manifest checks of model_dir_load on a parsed manifest `man` of the
+ * directory `dir` (mpath names the manifest in messages): a JSON object with
+ * a supported manifest_format_version, every model_files and artifacts
+ * entry a plain name of an existing file of that size and SHA-256, every
+ * model file present listed.  ML_EFORMAT with the file named otherwise. */
+enum ml_status model_dir_check_manifest(const char *dir, const cJSON *man, const char *mpath,
+                                        struct ml_err *err);
+
 /* model_dir_load of a directory, or of a model artifact: a (gzip'd) tar
  * archive such as SageMaker's model.tar.gz (io/source/tar_read.h: no links,
  * no absolute or ".." names, size limits), extracted into a fresh

@@ -66,6 +66,22 @@ static void draw_subset(size_t *idx, size_t n, size_t m, struct ml_rng *r, unsig
             idx[c++] = i;
 }
 
+/* The pairs (a_i, b_i) with neither missing, in order, to oa/ob; their count. */
+static size_t complete_pairs(const double *a, const double *b, size_t len, double *oa,
+                             double *ob)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (isnan(a[i]) || isnan(b[i]))
+            continue;
+        oa[n] = a[i];
+        ob[n] = b[i];
+        n++;
+    }
+    return n;
+}
+
 static size_t subset_size(size_t n)
 {
     size_t m = (size_t)floor(QUALITY_SD_FRACTION * (double)n);
@@ -108,13 +124,7 @@ enum ml_status quality_regression_json(const double *y, const double *f, size_t 
     ff = yy + len;
     sy = ff + len;
     sf = sy + len;
-    for (i = 0; i < len; i++) {
-        if (isnan(y[i]) || isnan(f[i]))
-            continue;
-        yy[n] = y[i];
-        ff[n] = f[i];
-        n++;
-    }
+    n = complete_pairs(y, f, len, yy, ff);
     *n_used = n;
     if (n == 0) {
         free(yy);
@@ -321,13 +331,7 @@ enum ml_status quality_binary_json(const double *score, const double *label, siz
     ll = ss + len;
     xs = ll + len;
     xl = xs + len;
-    for (i = 0; i < len; i++) {
-        if (isnan(score[i]) || isnan(label[i]))
-            continue;
-        ss[n] = score[i];
-        ll[n] = label[i];
-        n++;
-    }
+    n = complete_pairs(score, label, len, ss, ll);
     *n_used = n;
     st = n ? bin_values(ss, ll, n, threshold, &cm, val, err) : ML_OK;
     if (st || n == 0)

@@ -419,18 +419,18 @@ want inspect_bad_newer_format_number && bad_inspect newer_format_number 'set_man
     "model directory format 7 is newer than this plantfit supports \(1\)"
 want inspect_bad_sha_mismatch && bad_inspect sha_mismatch \
     'printf "\x5a" | dd of="$D/gam.h5" bs=1 seek=3000 conv=notrunc status=none' \
-    "/m/gam.h5: SHA-256 [0-9a-f]{64} does not match the manifest"
+    "manifest does not match .*/m/gam.h5: its SHA-256 is [0-9a-f]{64}"
 want inspect_bad_truncated && bad_inspect truncated 'truncate -s 2000 "$D/gam.h5"' \
-    "/m/gam.h5: 2000 bytes, but the manifest records [0-9]+: the file is truncated"
+    "manifest does not match .*/m/gam.h5: the file has 2000 bytes, the manifest says [0-9]+ \(truncated"
 # truncated, with a manifest rewritten to match: the HDF5 reader catches it
 want inspect_bad_truncated_matching_manifest && bad_inspect truncated_matching_manifest \
     'truncate -s 2000 "$D/gam.h5"; set_manifest "import hashlib; m[\"model_files\"][0].update(sha256=hashlib.sha256(open(\"$D/gam.h5\",\"rb\").read()).hexdigest(), bytes=2000)"' \
     "/m/gam.h5.*truncated"
 want inspect_bad_missing_model_file && bad_inspect missing_model_file 'rm "$D/gam.h5"' \
-    "/m/gam.h5: listed in the manifest but missing"
+    "manifest does not match gam.h5: the manifest lists it but .*/m/gam.h5 does not exist"
 want inspect_bad_metrics_changed && bad_inspect metrics_changed 'echo " " >> "$D/metrics.json"' \
-    "/m/metrics.json: [0-9]+ bytes, but the manifest records"
+    "manifest does not match .*/m/metrics.json: the file has [0-9]+ bytes"
 want inspect_bad_path_in_name && bad_inspect path_in_name 'set_manifest "m[\"model_files\"][0][\"name\"] = \"../x/gam.h5\""' \
-    "without a plain file name"
+    "/m/manifest.json: model_files\[0\] name \"../x/gam.h5\" is not a plain file name"
 
 e2e_finish e2e_package

@@ -314,7 +314,7 @@ d = json.load(open(sys.argv[1])); d["manifest_format_version"] = "2"
 json.dump(d, open(sys.argv[1], "w"))
 PYEOF
     predict --model "$BASE/newer" --input "$BASE/in.csv" --output "$BASE/p.csv"
-    bad_rc 'manifest_format_version 2 is newer' 'up to 1'
+    bad_rc 'model directory format 2 is newer than this plantfit supports \(1\)' 'manifest.json'
     [ ! -e "$BASE/p.csv" ] || fail "output written for a newer format"
     # one flipped byte in gam.h5
     cp -r "$GAM" "$BASE/flip"

@@ -251,6 +251,37 @@ static void eval_on_interval(const struct bspl_basis *b, int i, double x, int de
     }
 }
 
+/* Uniform cubic B-splines on [t_i, t_i+1) at u = (x - t_i)/h, x inside
+ * [ll, ul] (de Boor 2001, ch. IX: the cardinal cubic spline pieces): the
+ * same polynomials bsplvb evaluates, without its divisions and without the
+ * interval search; u by the reciprocal spacing and /6 as *(1/6), so the hot
+ * path multiplies only.  Returns the interval i (first = i - 3). */
+static inline int uniform_cubic(const struct bspl_basis *b, double x, double *vals)
+{
+    const double *t = b->knots;
+    int lo = b->m1 + 1, hi = b->k - 1, i;
+    double u, u2, u3, om;
+
+    i = (int)((x - t[0]) * b->inv_h);
+    if (i < lo)
+        i = lo;
+    if (i > hi)
+        i = hi;
+    while (i > lo && x < t[i])
+        i--;
+    while (i < hi && x >= t[i + 1])
+        i++;
+    u = (x - t[i]) * b->inv_h;
+    u2 = u * u;
+    u3 = u2 * u;
+    om = 1.0 - u;
+    vals[0] = om * om * om * (1.0 / 6.0);
+    vals[1] = (3.0 * u3 - 6.0 * u2 + 4.0) * (1.0 / 6.0);
+    vals[2] = (-3.0 * u3 + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0);
+    vals[3] = u3 * (1.0 / 6.0);
+    return i;
+}
+
 void bspl_eval(const struct bspl_basis *b, double x, double *vals, int *first)
 {
     int i, a;
@@ -267,33 +298,7 @@ void bspl_eval(const struct bspl_basis *b, double x, double *vals, int *first)
         for (a = 0; a < b->order; a++)
             vals[a] += (x - e) * d[a];
     } else if (b->uniform && b->order == 4) {
-        /* Uniform cubic B-splines on [t_i, t_i+1) at u = (x - t_i)/h
-         * (de Boor 2001, ch. IX: the cardinal cubic spline pieces); the
-         * same polynomials bsplvb evaluates, without its divisions and
-         * without the interval search. */
-        const double *t = b->knots;
-        int lo = b->m1 + 1, hi = b->k - 1;
-        double u, u2, u3, om;
-        i = (int)((x - t[0]) * b->inv_h);
-        if (i < lo)
-            i = lo;
-        if (i > hi)
-            i = hi;
-        while (i > lo && x < t[i])
-            i--;
-        while (i < hi && x >= t[i + 1])
-            i++;
-        /* u by the reciprocal spacing and /6 as *(1/6): multiplications,
-         * not divisions, on the hot path (bspl_eval_many repeats exactly
-         * these operations). */
-        u = (x - t[i]) * b->inv_h;
-        u2 = u * u;
-        u3 = u2 * u;
-        om = 1.0 - u;
-        vals[0] = om * om * om * (1.0 / 6.0);
-        vals[1] = (3.0 * u3 - 6.0 * u2 + 4.0) * (1.0 / 6.0);
-        vals[2] = (-3.0 * u3 + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0);
-        vals[3] = u3 * (1.0 / 6.0);
+        i = uniform_cubic(b, x, vals);
     } else {
         i = find_interval(b, x);
         eval_on_interval(b, i, x, 0, vals);
@@ -307,34 +312,12 @@ void bspl_eval_many(const struct bspl_basis *b, const double *x, size_t n, doubl
     size_t r;
 
     if (b->uniform && b->order == 4) {
-        /* The fast path of bspl_eval, same operations in the same order. */
-        const double *t = b->knots;
-        int lo = b->m1 + 1, hi = b->k - 1;
+        /* bspl_eval's fast path inlined, without a call per point */
         for (r = 0; r < n; r++) {
-            double xr = x[r], u, u2, u3, om, *v = vals + 4 * r;
-            int i;
-            if (xr < b->ll || xr > b->ul) {
-                bspl_eval(b, xr, v, &first[r]);
-                continue;
-            }
-            i = (int)((xr - t[0]) * b->inv_h);
-            if (i < lo)
-                i = lo;
-            if (i > hi)
-                i = hi;
-            while (i > lo && xr < t[i])
-                i--;
-            while (i < hi && xr >= t[i + 1])
-                i++;
-            u = (xr - t[i]) * b->inv_h;
-            u2 = u * u;
-            u3 = u2 * u;
-            om = 1.0 - u;
-            v[0] = om * om * om * (1.0 / 6.0);
-            v[1] = (3.0 * u3 - 6.0 * u2 + 4.0) * (1.0 / 6.0);
-            v[2] = (-3.0 * u3 + 3.0 * u2 + 3.0 * u + 1.0) * (1.0 / 6.0);
-            v[3] = u3 * (1.0 / 6.0);
-            first[r] = i - 3;
+            if (x[r] < b->ll || x[r] > b->ul)
+                bspl_eval(b, x[r], vals + 4 * r, &first[r]);
+            else
+                first[r] = uniform_cubic(b, x[r], vals + 4 * r) - 3;
         }
     } else {
         for (r = 0; r < n; r++)
