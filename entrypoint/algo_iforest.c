@@ -185,6 +185,8 @@ enum ml_status algo_iforest_run(const struct train_input *in, struct train_resul
         o.extension_level = (int)v->i;
     if ((v = hp_get(hp, "missing")) && v->has_value)
         o.missing = strcmp(v->s, "divide") == 0 ? IFOREST_MISSING_DIVIDE : IFOREST_MISSING_FAIL;
+    if ((v = hp_get(hp, "path_correction")) && v->has_value)
+        o.correction = strcmp(v->s, "asymptotic") == 0 ? IFOREST_C_ASYMPTOTIC : IFOREST_C_EXACT;
     if ((v = hp_get(hp, "seed")) && v->has_value)
         o.seed = (uint64_t)v->i;
     if ((v = hp_get(hp, "threads")) && v->has_value)

@@ -15,6 +15,7 @@ static const char *const gam_families[] = {"gaussian", "binomial", "poisson", "G
 static const char *const gam_links[] = {"identity", "logit", "log", "inverse", NULL};
 static const char *const gam_methods[] = {"REML", "GCV", "GCV.Cp", "fixed", NULL};
 static const char *const iforest_missing[] = {"fail", "divide", NULL};
+static const char *const iforest_correction[] = {"exact", "asymptotic", NULL};
 
 /* Keys that belong to one algorithm only: given with another, they are an
  * error rather than silently ignored. */
@@ -25,7 +26,7 @@ static const struct {
     {"method", "gam"},  {"sp", "gam"},     {"max_iter", "gam"},
     {"n_trees", "iforest"}, {"sample_size", "iforest"}, {"max_depth", "iforest"},
     {"contamination", "iforest"}, {"extension_level", "iforest"}, {"missing", "iforest"},
-    {"features", "iforest"}, {"label", "iforest"},
+    {"features", "iforest"}, {"label", "iforest"}, {"path_correction", "iforest"},
 };
 
 static const struct hp_spec spec[] = {
@@ -66,6 +67,9 @@ static const struct hp_spec spec[] = {
      "iforest: 0 = axis-parallel cuts (classic); up to d-1 = Extended IF hyperplanes"},
     {"missing", HP_STRING, "fail", 0, 0, iforest_missing,
      "iforest: missing values: fail, or divide (both branches, weighted)"},
+    {"path_correction", HP_STRING, "exact", 0, 0, iforest_correction,
+     "iforest: c(n) of the paper with the exact harmonic number, or asymptotic "
+     "(scikit-learn's, for scores that follow its)"},
     {"features", HP_STRING_LIST, NULL, 0, 0, NULL,
      "iforest: feature columns; default every numeric column but the label"},
     {"label", HP_STRING, NULL, 0, 0, NULL, "iforest: 0/1 anomaly label column, for metrics only"},

@@ -298,6 +298,37 @@ if want gam_predict; then
     end
 fi
 
+if want iforest_path_correction; then
+    # path_correction=asymptotic: recorded, written as iforest.h5 format 2,
+    # scored (predict) with scikit-learn's c(n): other scores than exact.
+    begin iforest_path_correction
+    sample_csv "$BASE/input/data/train/plant.csv" 300
+    echo '{"algorithm": "iforest", "seed": "3", "path_correction": "asymptotic"}' \
+        > "$BASE/input/config/hyperparameters.json"
+    run_train
+    expect_ok
+    [ "$(json "$BASE/model/manifest.json" 'd["hyperparameters"]["path_correction"]')" = asymptotic ] ||
+        fail "path_correction not recorded"
+    "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1]); sys.exit(0 if f.attrs['format_version'] == 2 and f.attrs['correction'] == 1 else 1)" \
+        "$BASE/model/iforest.h5" || fail "iforest.h5 is not format 2 with correction 1"
+    sample_csv "$BASE/in.csv" 30
+    "$PLANTFIT" predict --model "$BASE/model" --input "$BASE/in.csv" --output "$BASE/asym.csv" 2> /dev/null ||
+        fail "predict with an asymptotic forest"
+    echo '{"algorithm": "iforest", "seed": "3"}' > "$BASE/input/config/hyperparameters.json"
+    rm -rf "$BASE/model"/* "$BASE/output"
+    run_train
+    expect_ok
+    "$PLANTFIT" predict --model "$BASE/model" --input "$BASE/in.csv" --output "$BASE/exact.csv" 2> /dev/null ||
+        fail "predict with an exact forest"
+    "$PY" - "$BASE/asym.csv" "$BASE/exact.csv" <<'PYEOF' || fail "asymptotic and exact scores should differ on the same trees"
+import csv, sys
+a = [float(r["score"]) for r in csv.DictReader(open(sys.argv[1]))]
+e = [float(r["score"]) for r in csv.DictReader(open(sys.argv[2]))]
+sys.exit(0 if len(a) == len(e) == 30 and sum(x != y for x, y in zip(a, e)) == 30 else 1)
+PYEOF
+    end
+fi
+
 # ------------------------------------------------------------ bad input
 
 
@@ -492,6 +523,11 @@ if want bad_formula_without_gam; then
     bad formula_without_gam
     echo '{"formula": "y ~ s(temp)"}' > "$BASE/input/config/hyperparameters.json"
     run_train; expect_fail '"formula" applies to algorithm=gam'; end
+fi
+if want bad_path_correction; then
+    bad path_correction
+    echo '{"algorithm": "iforest", "path_correction": "approx"}' > "$BASE/input/config/hyperparameters.json"
+    run_train; expect_fail 'path_correction' 'approx' 'exact'; end
 fi
 if want bad_gam_binomial_domain; then
     bad gam_binomial_domain

@@ -201,6 +201,7 @@ static double *make_data(size_t n, int d, uint64_t seed, size_t nan_every)
 
 struct fit_args {
     int d, ext, trees;
+    enum iforest_correction correction;
     size_t n, psi, nan_every;
     enum iforest_missing missing;
     double contamination;
@@ -220,6 +221,7 @@ static struct fit_args fit_defaults(void)
     a.missing = IFOREST_MISSING_FAIL;
     a.contamination = 0.0;
     a.seed = 20261125;
+    a.correction = IFOREST_C_EXACT;
     return a;
 }
 
@@ -237,6 +239,7 @@ static struct iforest *fit_forest(const struct fit_args *a)
     o.missing = a->missing;
     o.contamination = a->contamination;
     o.seed = a->seed;
+    o.correction = a->correction;
     o.threads = 2;
     CHECK_OK(iforest_fit(x, a->n, a->d, feature_names, &o, &f, &err), &err);
     free(x);
@@ -888,9 +891,16 @@ TEST(iforest_h5, format_version)
     struct ml_err err;
 
     copy(good, bad);
+    set_i32(bad, "format_version", 3);
+    expect_fail(bad, ML_EFORMAT, "format_version 3", "version 3");
+    expect_fail(bad, ML_EFORMAT, "a newer plantfit", "version 3");
+    /* version 2 carries the c(n) rule: without it the file is corrupt, and
+     * an unknown rule is refused */
+    copy(good, bad);
     set_i32(bad, "format_version", 2);
-    expect_fail(bad, ML_EFORMAT, "format_version 2", "version 2");
-    expect_fail(bad, ML_EFORMAT, "a newer plantfit", "version 2");
+    expect_fail(bad, ML_EFORMAT, "root attribute correction: missing", "version 2 no rule");
+    set_i32(bad, "correction", 9);
+    expect_fail(bad, ML_EFORMAT, "correction = 9", "version 2 unknown rule");
     copy(good, bad);
     set_i32(bad, "format_version", 0);
     expect_fail(bad, ML_EFORMAT, "format_version 0", "version 0");
@@ -1606,4 +1616,54 @@ done:
     iforest_free(f);
     gam_model_free(m);
     ml_table_free(t);
+}
+
+/* A forest scored with scikit-learn's asymptotic c(n): written as format
+ * version 2 with its rule, read back with it, scoring bit-identically; and
+ * its scores differ from the exact rule's on the same trees. */
+TEST(iforest_h5, asymptotic_correction_round_trip)
+{
+    const char *dir = test_tmpdir(), *path = join(dir, "asym.h5");
+    struct fit_args a = fit_defaults();
+    struct iforest *f, *back = NULL;
+    struct ml_err err;
+    double *x = make_data(50, a.d, 5, 0), s1[50], s2[50];
+    long long version = 0;
+    size_t i, differ = 0;
+
+    a.correction = IFOREST_C_ASYMPTOTIC;
+    f = fit_forest(&a);
+    if (!f || !x) {
+        iforest_free(f);
+        free(x);
+        return;
+    }
+    CHECK_OK(iforest_h5_write(path, f, &err), &err);
+    {
+        hid_t h = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t at = h >= 0 ? H5Aopen(h, "format_version", H5P_DEFAULT) : -1;
+        int32_t v = 0;
+        if (at >= 0 && H5Aread(at, H5T_NATIVE_INT32, &v) >= 0)
+            version = v;
+        if (at >= 0)
+            H5Aclose(at);
+        if (h >= 0)
+            H5Fclose(h);
+    }
+    CHECK(version == 2, "an asymptotic forest is format version 2, got %lld", version);
+    CHECK_OK(iforest_h5_read(path, &back, &err), &err);
+    if (back) {
+        CHECK(back->correction == IFOREST_C_ASYMPTOTIC);
+        check_scores_equal(f, back, x, 50);
+        CHECK_OK(iforest_score(back, x, 50, 50, s1, 1, &err), &err);
+        back->correction = IFOREST_C_EXACT;
+        CHECK_OK(iforest_prepare(back, &err), &err);
+        CHECK_OK(iforest_score(back, x, 50, 50, s2, 1, &err), &err);
+        for (i = 0; i < 50; i++)
+            differ += s1[i] != s2[i];
+        CHECK(differ == 50, "only %zu of 50 scores change with the rule", differ);
+    }
+    iforest_free(back);
+    iforest_free(f);
+    free(x);
 }

@@ -53,6 +53,14 @@ enum iforest_missing {          /* stored in model files: append only */
 
 #define IFOREST_DEPTH_MAX 64    /* cap on max_depth and on any tree's depth */
 
+/* The path-length correction c(n) at an external node of n training rows
+ * and in the normalisation c(psi).  EXACT is the paper's 2H(n-1) -
+ * 2(n-1)/n with the exact harmonic number (the default); ASYMPTOTIC is
+ * scikit-learn's _average_path_length, H(i) taken as ln i + Euler's
+ * gamma for every n > 2, for scores that follow scikit-learn's own
+ * (c(3) = 1.21 against the exact 5/3).  Stored in the model (appended only). */
+enum iforest_correction { IFOREST_C_EXACT = 0, IFOREST_C_ASYMPTOTIC = 1 };
+
 struct iforest_options {
     int n_trees;                /* default 100; 1 ... 1000000 */
     size_t sample_size;         /* default 256, capped at n; >= 2 */
@@ -62,6 +70,7 @@ struct iforest_options {
     double contamination;       /* <= 0: "auto" (threshold s = 0.5); else in (0, 0.5] */
     uint64_t seed;
     int threads;                /* >= 1; results do not depend on it */
+    enum iforest_correction correction; /* default IFOREST_C_EXACT */
 };
 
 void iforest_options_default(struct iforest_options *o);
@@ -85,6 +94,7 @@ struct iforest {
     enum iforest_missing missing;
     uint64_t seed;
     double contamination;       /* as given, or 0 for auto */
+    enum iforest_correction correction; /* the c(n) the scores use */
     double threshold;           /* a row is anomalous when its score s > threshold */
     double offset;              /* scikit-learn offset_ = -threshold */
     size_t *tree_start;         /* owned, n_trees + 1 */
@@ -204,6 +214,9 @@ enum ml_status iforest_explain_mt(const struct iforest *f, const double *x, size
  * 2H(n-1) - 2(n-1)/n; H exact (compensated sum) for n <= 1000, else the
  * asymptotic series; c(n <= 1) = 0, c(2) = 1.  Thread-safe. */
 double iforest_c(double n);
+
+/* c(n) under the forest's correction rule (iforest_c when EXACT). */
+double iforest_c_of(const struct iforest *f, double n);
 
 /* The anomaly rule, scikit-learn's: predict() is -1 where decision_function
  * = score_samples - offset_ = -s + threshold < 0, i.e. strictly s > threshold

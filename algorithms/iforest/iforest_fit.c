@@ -70,6 +70,7 @@ void iforest_options_default(struct iforest_options *o)
     o->contamination = 0.0;
     o->seed = 0;
     o->threads = 1;
+    o->correction = IFOREST_C_EXACT;
 }
 
 void iforest_free(struct iforest *f)
@@ -743,6 +744,9 @@ static enum ml_status check_options(const struct iforest_options *o, size_t n, i
                 o->contamination);
     if (o->threads < 1)
         ML_FAIL(err, ML_EINVAL, "iforest: threads = %d: must be >= 1", o->threads);
+    if (o->correction != IFOREST_C_EXACT && o->correction != IFOREST_C_ASYMPTOTIC)
+        ML_FAIL(err, ML_EINVAL, "iforest: correction = %d: must be exact (0) or asymptotic (1)",
+                (int)o->correction);
     return ML_OK;
 }
 
@@ -958,6 +962,7 @@ enum ml_status iforest_fit(const double *x, size_t n, int d, const char *const *
     f->sample_size = psi;
     f->max_depth = max_depth;
     f->missing = o->missing;
+    f->correction = o->correction;
     f->seed = o->seed;
     f->contamination = o->contamination > 0.0 ? o->contamination : 0.0;
     free(f->fmin);

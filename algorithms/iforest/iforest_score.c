@@ -98,6 +98,19 @@ double iforest_c(double n)
     return 2.0 * harmonic(n - 1.0) - 2.0 * (n - 1.0) / n;
 }
 
+double iforest_c_of(const struct iforest *f, double n)
+{
+    if (f->correction != IFOREST_C_ASYMPTOTIC)
+        return iforest_c(n);
+    /* scikit-learn's _average_path_length: 0 for n <= 1, 1 for n = 2,
+     * else 2 (ln(n - 1) + gamma) - 2 (n - 1) / n */
+    if (!(n > 1.0))
+        return 0.0;
+    if (n == 2.0)
+        return 1.0;
+    return 2.0 * (log(n - 1.0) + 0.57721566490153286060651209008240243) - 2.0 * (n - 1.0) / n;
+}
+
 /* ---- checks and the packed layout ------------------------------------- */
 
 void iforest_packed_free(struct iforest_packed *p)
@@ -227,7 +240,7 @@ enum ml_status iforest_pack(const struct iforest *f, struct iforest_packed **out
                 p->node[pq].split = HUGE_VAL;
                 p->node[pq].feature = 0;
                 p->node[pq].child = (int32_t)q;
-                p->leaf_h[pq] = (double)depth + iforest_c((double)f->size[g]);
+                p->leaf_h[pq] = (double)depth + iforest_c_of(f, (double)f->size[g]);
                 levels = depth > levels ? depth : levels;
                 continue;
             }
@@ -436,7 +449,7 @@ static double path_rec(const struct iforest *f, size_t base, int32_t v, const do
     size_t g = base + (size_t)v;
 
     if (f->left[g] < 0)
-        return (double)depth + iforest_c((double)f->size[g]);
+        return (double)depth + iforest_c_of(f, (double)f->size[g]);
     if (node_missing(f, g, x, stride)) {
         double w = f->frac_left[g];
         return w * path_rec(f, base, f->left[g], x, stride, depth + 1) +
@@ -463,7 +476,7 @@ static void *score_worker(void *arg)
 {
     struct score_job *jb = arg;
     const struct iforest *f = jb->f;
-    double hs[IFOREST_BLOCK], inv_t = 1.0 / f->n_trees, cpsi = iforest_c((double)f->sample_size);
+    double hs[IFOREST_BLOCK], inv_t = 1.0 / f->n_trees, cpsi = iforest_c_of(f, (double)f->sample_size);
     unsigned char miss[IFOREST_BLOCK];
     size_t b, i;
     int j, t;
@@ -697,14 +710,14 @@ static double explain_rec(const struct iforest *f, size_t base, int32_t v, const
     double cv;
 
     if (f->left[g] < 0)
-        return (double)depth + iforest_c((double)f->size[g]);
-    cv = iforest_c((double)f->size[g]);
+        return (double)depth + iforest_c_of(f, (double)f->size[g]);
+    cv = iforest_c_of(f, (double)f->size[g]);
     gl = base + (size_t)f->left[g];
     gr = base + (size_t)f->right[g];
     if (node_missing(f, g, x, stride)) {
         double w = f->frac_left[g];
-        double amount = cv - 1.0 - w * iforest_c((double)f->size[gl]) -
-                        (1.0 - w) * iforest_c((double)f->size[gr]);
+        double amount = cv - 1.0 - w * iforest_c_of(f, (double)f->size[gl]) -
+                        (1.0 - w) * iforest_c_of(f, (double)f->size[gr]);
         give(f, g, x, stride, weight * amount, 1, acc);
         return w * explain_rec(f, base, f->left[g], x, stride, depth + 1, weight * w, acc) +
                (1.0 - w) *
@@ -712,7 +725,7 @@ static double explain_rec(const struct iforest *f, size_t base, int32_t v, const
     }
     {
         int32_t u = goes_right(f, g, x, stride) ? f->right[g] : f->left[g];
-        double amount = cv - 1.0 - iforest_c((double)f->size[base + (size_t)u]);
+        double amount = cv - 1.0 - iforest_c_of(f, (double)f->size[base + (size_t)u]);
         give(f, g, x, stride, weight * amount, 0, acc);
         return explain_rec(f, base, u, x, stride, depth + 1, weight, acc);
     }
@@ -920,7 +933,7 @@ static void explain_rows(const struct iforest *f, const double *x, size_t r0, si
                 w.base = f->tree_start[t];
                 shap_rec(&w, 0, 0);
             }
-            share = (f->n_trees * iforest_c((double)f->sample_size) - w.v0) / f->d;
+            share = (f->n_trees * iforest_c_of(f, (double)f->sample_size) - w.v0) / f->d;
             for (j = 0; j < f->d; j++)
                 acc[j] = (share - acc[j]) * inv_t;
             continue;
@@ -998,7 +1011,7 @@ enum ml_status iforest_explain_mt(const struct iforest *f, const double *x, size
             ML_FAIL(err, ML_ENOMEM, "iforest: out of memory explaining rows");
         }
         for (i = 0; i < f->n_nodes; i++)
-            csize[i] = iforest_c((double)f->size[i]);
+            csize[i] = iforest_c_of(f, (double)f->size[i]);
         pthread_once(&shap_once, shap_weight_init);
     }
     for (k = 0; k < nt; k++) {

@@ -458,7 +458,13 @@ static enum ml_status write_root_attrs(struct wr *w, const struct iforest *f)
 
     st = w_str(w, r, on, "plantfit_model", model_kind);
     if (!st)
-        st = w_i32(w, r, on, "format_version", IFOREST_H5_FORMAT_VERSION);
+        /* A forest scored with scikit-learn's c(n) is version 2: a
+         * version-1 reader would score it with the exact c(n), silently
+         * differently, so it must refuse the file instead. */
+        st = w_i32(w, r, on, "format_version",
+                   f->correction == IFOREST_C_EXACT ? 1 : IFOREST_H5_FORMAT_VERSION);
+    if (!st && f->correction != IFOREST_C_EXACT)
+        st = w_i32(w, r, on, "correction", (int)f->correction);
     if (!st)
         st = w_i32(w, r, on, "format_minor", IFOREST_H5_FORMAT_MINOR);
     if (!st)
@@ -1140,10 +1146,10 @@ static enum ml_status read_forest(struct rd *r, struct iforest **out)
         st = a_i32(r, "format_version", &version);
     if (st)
         return st;
-    if (version != IFOREST_H5_FORMAT_VERSION)
+    if (version < 1 || version > IFOREST_H5_FORMAT_VERSION)
         ML_FAIL(r->err, ML_EFORMAT,
                 "%s: Isolation Forest format_version %lld is not supported: this plantfit reads "
-                "version %d%s", r->path, version, IFOREST_H5_FORMAT_VERSION,
+                "versions 1 to %d%s", r->path, version, IFOREST_H5_FORMAT_VERSION,
                 version > IFOREST_H5_FORMAT_VERSION ? " (a newer plantfit wrote the file)" : "");
     /* Every minor version of major 1 is readable: minor additions are ones
      * an older reader may ignore. */
@@ -1161,6 +1167,18 @@ static enum ml_status read_forest(struct rd *r, struct iforest **out)
     if (st)
         ML_FAIL(r->err, st, "%s: %s", r->path, e.msg);
     st = read_params(r, f);
+    f->correction = IFOREST_C_EXACT;
+    if (!st && version >= 2) {
+        long long corr = 0;
+        st = a_i32(r, "correction", &corr);
+        if (!st && corr != IFOREST_C_EXACT && corr != IFOREST_C_ASYMPTOTIC)
+            st = ml_fail(r->err, ML_EFORMAT, __FILE__, __LINE__,
+                         "%s: root attribute correction = %lld is not a path-length "
+                         "correction this plantfit knows (0 exact, 1 asymptotic)", r->path,
+                         corr);
+        if (!st)
+            f->correction = (enum iforest_correction)corr;
+    }
     if (!st)
         st = read_arrays(r, f);
     if (!st)

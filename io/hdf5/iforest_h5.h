@@ -2,7 +2,11 @@
  * writes for an Isolation Forest (model directory file iforest.h5) and
  * `plantfit predict` loads.
  *
- * Layout, format_version 1 (major; format_minor 0).  "int32" is
+ * Layout, format_version 1 (major; format_minor 0), or 2: a version-1
+ * layout plus the root attribute `correction` (int32, enum
+ * iforest_correction: 1 = scikit-learn's asymptotic c(n)), written only for
+ * such a forest, so that a version-1 reader refuses it rather than scoring
+ * it with the exact c(n).  A forest with the exact c(n) is still version 1.  "int32" is
  * H5T_STD_I32LE, "uint32" H5T_STD_U32LE, "int64" H5T_STD_I64LE, "uint64"
  * H5T_STD_U64LE, "f64" H5T_IEEE_F64LE, "str" a fixed-length NUL-terminated
  * UTF-8 string (H5T_C_S1, NULLTERM padding, size = bytes + 1).  Every
@@ -78,7 +82,7 @@
 #include "../../algorithms/iforest/iforest.h"
 #include "ml_status.h"
 
-#define IFOREST_H5_FORMAT_VERSION 1
+#define IFOREST_H5_FORMAT_VERSION 2
 #define IFOREST_H5_FORMAT_MINOR 0
 
 #define IFOREST_H5_MAX_D 1000000        /* features (iforest_fit's own cap) */
