@@ -88,6 +88,30 @@ rows() { echo $(($(wc -l < "$1") - ${2:-1})); }
 
 # ------------------------------------------------------------------ GAM
 
+if want predict_threads_same_bytes; then
+    # formatting is split across threads for chunks of >= 4096 rows: the
+    # bytes must be those of one thread (GAM with --se, and the forest with
+    # its top features, 12000 rows)
+    begin predict_threads_same_bytes
+    { head -1 "$GAM_DATA"; for k in $(seq 40); do tail -n +2 "$GAM_DATA"; done; } > "$BASE/big.csv"
+    predict --model "$GAM" --input "$BASE/big.csv" --output "$BASE/t1.csv" --se --threads 1
+    ok
+    predict --model "$GAM" --input "$BASE/big.csv" --output "$BASE/t2.csv" --se --threads 2
+    ok
+    [ "$(rows "$BASE/t2.csv")" = 12000 ] || fail "rows: $(rows "$BASE/t2.csv")"
+    cmp -s "$BASE/t1.csv" "$BASE/t2.csv" || fail "GAM output differs between 1 and 2 threads"
+    { head -1 "$FOREST_DATA"; for k in $(seq 40); do tail -n +2 "$FOREST_DATA"; done; } > "$BASE/bigf.csv"
+    predict --model "$FOREST" --input "$BASE/bigf.csv" --output "$BASE/f1.csv" --threads 1
+    ok
+    predict --model "$FOREST" --input "$BASE/bigf.csv" --output "$BASE/f2.csv" --threads 2 --output-format jsonl
+    ok
+    predict --model "$FOREST" --input "$BASE/bigf.csv" --output "$BASE/f3.csv" --threads 2
+    ok
+    cmp -s "$BASE/f1.csv" "$BASE/f3.csv" || fail "forest output differs between 1 and 2 threads"
+    [ "$(wc -l < "$BASE/f2.csv")" = "$(( $(wc -l < "$BASE/bigf.csv") - 1 ))" ] || fail "JSON Lines row count"
+    end
+fi
+
 if want predict_gam_stream; then
     begin predict_gam_stream
     predict --model "$GAM" --input "$GAM_DATA" --output "$BASE/p.csv"
