@@ -307,6 +307,47 @@ TEST(gam_mgcv, plant_te_factor_by)
                  GAM_METHOD_REML, cat, 1);
 }
 
+/* The GCV side of acceptance cases 2-4 (GCV.Cp in mgcv; the Gaussian runs
+ * mgcv's magic, section 7). */
+TEST(gam_mgcv, sru_gcv)
+{
+    const char *csv = shared("sru/sru.csv");
+    if (!csv) {
+        test_skip("../shared/datasets/sru is not available: SRU GCV case NOT RUN");
+        return;
+    }
+    compare_case("SRU GCV", csv, "y1 ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5)", GAM_METHOD_GCV,
+                 NULL, 0);
+}
+
+TEST(gam_mgcv, debutanizer_gcv)
+{
+    const char *csv = shared("debutanizer/debutanizer.csv");
+    if (!csv) {
+        test_skip("../shared/datasets/debutanizer is not available: GCV case NOT RUN");
+        return;
+    }
+    compare_case("debutanizer GCV", csv,
+                 "y ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5) + s(u6) + s(u7)", GAM_METHOD_GCV,
+                 NULL, 0);
+}
+
+TEST(gam_mgcv, plant_te_factor_by_gcv)
+{
+    static const char *const cat[] = {"line"};
+    char path[512];
+
+    snprintf(path, sizeof path, "%s/../datasets/plant.csv", test_dir());
+    if (access(path, R_OK) != 0) {
+        CHECK(0, "%s is missing", path);
+        return;
+    }
+    compare_case("plant te+factor+by GCV", path,
+                 "yield ~ te(reactor1_temp, feed_rate) + factor(line) + "
+                 "s(reactor2_temp, by=line) + s(catalyst_rate)",
+                 GAM_METHOD_GCV, cat, 1);
+}
+
 /* Appendix A counts and 0/1 outcomes (Poisson G4, binomial G5). */
 static const char *appendix_a_glm_csv(void)
 {
