@@ -104,15 +104,7 @@ enum ml_status scorer_init(struct scorer *s, const struct model_dir *md, int wan
     s->md = md;
     s->want_se = want_se && md->gam;
     s->threads = threads < 1 ? 1 : threads > SCORER_MAX_THREADS ? SCORER_MAX_THREADS : threads;
-    if (md->forest) {
-        size_t d = (size_t)md->forest->d;
-        s->xr = malloc(d * sizeof *s->xr);
-        s->attr = malloc(d * sizeof *s->attr);
-        if (!s->xr || !s->attr) {
-            scorer_free(s);
-            ML_FAIL(err, ML_ENOMEM, "out of memory for %zu features", d);
-        }
-    }
+    (void)err;
     return ML_OK;
 }
 
@@ -124,8 +116,6 @@ void scorer_free(struct scorer *s)
     free(s->upper);
     free(s->score);
     free(s->x);
-    free(s->xr);
-    free(s->attr);
     free(s->top);
     free(s->top_val);
     free(s->ntop);
@@ -416,38 +406,21 @@ static void pick_top(int d, const double *attr, int *top, double *val, int *ntop
     }
 }
 
-/* The top features of row i (features in x, column-major with n rows)
- * into top/val/ntop, with scratch xr and attr of d doubles. */
-static enum ml_status top_of_row(const struct iforest *f, const double *x, size_t n, size_t i,
-                                 double *xr, double *attr, int *top, double *val, int *ntop,
-                                 struct ml_err *err)
-{
-    enum ml_status st;
-    int j;
-
-    *ntop = 0;
-    for (j = 0; j < f->d; j++)
-        xr[j] = x[(size_t)j * n + i];
-    st = iforest_explain(f, xr, 1, 1, attr, err);
-    if (st)
-        return st;
-    pick_top(f->d, attr, top, val, ntop);
-    return ML_OK;
-}
-
 enum ml_status scorer_top_features(struct scorer *s, const struct rs_chunk *c, size_t i,
                                    int *top, double *val, int *ntop, struct ml_err *err)
 {
-    if (s->with_top && s->ntop) {
-        int k;
-        *ntop = s->ntop[i];
-        for (k = 0; k < *ntop; k++) {
-            top[k] = s->top[i * SCORER_TOP + k];
-            val[k] = s->top_val[i * SCORER_TOP + k];
-        }
-        return ML_OK;
+    int k;
+
+    (void)c;
+    (void)err;
+    /* scorer_run explained the chunk's anomalous rows in one batch; reading
+     * them back is safe from the formatting threads */
+    *ntop = s->with_top && s->ntop ? s->ntop[i] : 0;
+    for (k = 0; k < *ntop; k++) {
+        top[k] = s->top[i * SCORER_TOP + k];
+        val[k] = s->top_val[i * SCORER_TOP + k];
     }
-    return top_of_row(s->md->forest, s->x, c->t->nrow, i, s->xr, s->attr, top, val, ntop, err);
+    return ML_OK;
 }
 
 /* The top features of the anomalous rows among n: their features are

@@ -47,7 +47,6 @@ struct scorer {
     double *fit, *se, *lower, *upper;   /* GAM (se, lower, upper: want_se) */
     double *score;                      /* forest */
     double *x;                /* forest features, column-major, cap * d */
-    double *xr, *attr;        /* one row's features and attributions (top features) */
     int *top;                 /* with_top: per row SCORER_TOP feature indices */
     double *top_val;          /* their attributions */
     int *ntop;                /* how many (0 for rows that are not anomalous) */
@@ -69,8 +68,10 @@ enum ml_status scorer_run(struct scorer *s, const struct rs_chunk *c, struct ml_
 
 #define SCORER_TOP 3
 /* The up to SCORER_TOP features with the largest positive attribution for
- * row i of c (iforest_explain), largest first (the lower index on a tie);
- * returns how many, indices in top[], attributions in val[]. */
+ * row i of c, largest first (the lower index on a tie), as scorer_run
+ * computed them (with_top; none otherwise): how many in *ntop, indices in
+ * top[], attributions in val[].  Reads only, so formatting threads may call
+ * it at once. */
 enum ml_status scorer_top_features(struct scorer *s, const struct rs_chunk *c, size_t i,
                                    int *top, double *val, int *ntop, struct ml_err *err);
 

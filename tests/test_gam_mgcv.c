@@ -246,49 +246,44 @@ static const char *shared(const char *rel)
     return access(path, R_OK) == 0 ? path : NULL;
 }
 
-TEST(gam_mgcv, ccpp_reml)
+/* An acceptance case on ../shared/datasets/<rel>: skipped, loudly, when
+ * the shared data is not beside the repository. */
+static void shared_case(const char *rel, const char *name, const char *formula,
+                        enum gam_method method)
 {
-    const char *csv = shared("ccpp/ccpp.csv");
+    const char *csv = shared(rel);
     if (!csv) {
-        test_skip("../shared/datasets/ccpp is not available: CCPP acceptance case NOT RUN");
+        char why[256];
+        snprintf(why, sizeof why,
+                 "../shared/datasets/%s is not available: acceptance case %s NOT RUN", rel, name);
+        test_skip(why);
         return;
     }
-    compare_case("CCPP REML", csv, "PE ~ s(AT,k=20) + s(V,k=20) + s(AP,k=20) + s(RH,k=20)",
-                 GAM_METHOD_REML, NULL, 0);
+    compare_case(name, csv, formula, method, NULL, 0);
+}
+
+TEST(gam_mgcv, ccpp_reml)
+{
+    shared_case("ccpp/ccpp.csv", "CCPP REML",
+                "PE ~ s(AT,k=20) + s(V,k=20) + s(AP,k=20) + s(RH,k=20)", GAM_METHOD_REML);
 }
 
 TEST(gam_mgcv, ccpp_gcv)
 {
-    const char *csv = shared("ccpp/ccpp.csv");
-    if (!csv) {
-        test_skip("../shared/datasets/ccpp is not available: CCPP acceptance case NOT RUN");
-        return;
-    }
-    compare_case("CCPP GCV", csv, "PE ~ s(AT,k=20) + s(V,k=20) + s(AP,k=20) + s(RH,k=20)",
-                 GAM_METHOD_GCV, NULL, 0);
+    shared_case("ccpp/ccpp.csv", "CCPP GCV",
+                "PE ~ s(AT,k=20) + s(V,k=20) + s(AP,k=20) + s(RH,k=20)", GAM_METHOD_GCV);
 }
 
 TEST(gam_mgcv, sru_reml)
 {
-    const char *csv = shared("sru/sru.csv");
-    if (!csv) {
-        test_skip("../shared/datasets/sru is not available: SRU acceptance case NOT RUN");
-        return;
-    }
-    compare_case("SRU REML", csv, "y1 ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5)",
-                 GAM_METHOD_REML, NULL, 0);
+    shared_case("sru/sru.csv", "SRU REML",
+                "y1 ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5)", GAM_METHOD_REML);
 }
 
 TEST(gam_mgcv, debutanizer_reml)
 {
-    const char *csv = shared("debutanizer/debutanizer.csv");
-    if (!csv) {
-        test_skip("../shared/datasets/debutanizer is not available: case NOT RUN");
-        return;
-    }
-    compare_case("debutanizer REML", csv,
-                 "y ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5) + s(u6) + s(u7)", GAM_METHOD_REML,
-                 NULL, 0);
+    shared_case("debutanizer/debutanizer.csv", "debutanizer REML",
+                "y ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5) + s(u6) + s(u7)", GAM_METHOD_REML);
 }
 
 TEST(gam_mgcv, plant_te_factor_by)
@@ -311,25 +306,14 @@ TEST(gam_mgcv, plant_te_factor_by)
  * mgcv's magic, section 7). */
 TEST(gam_mgcv, sru_gcv)
 {
-    const char *csv = shared("sru/sru.csv");
-    if (!csv) {
-        test_skip("../shared/datasets/sru is not available: SRU GCV case NOT RUN");
-        return;
-    }
-    compare_case("SRU GCV", csv, "y1 ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5)", GAM_METHOD_GCV,
-                 NULL, 0);
+    shared_case("sru/sru.csv", "SRU GCV",
+                "y1 ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5)", GAM_METHOD_GCV);
 }
 
 TEST(gam_mgcv, debutanizer_gcv)
 {
-    const char *csv = shared("debutanizer/debutanizer.csv");
-    if (!csv) {
-        test_skip("../shared/datasets/debutanizer is not available: GCV case NOT RUN");
-        return;
-    }
-    compare_case("debutanizer GCV", csv,
-                 "y ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5) + s(u6) + s(u7)", GAM_METHOD_GCV,
-                 NULL, 0);
+    shared_case("debutanizer/debutanizer.csv", "debutanizer GCV",
+                "y ~ s(u1) + s(u2) + s(u3) + s(u4) + s(u5) + s(u6) + s(u7)", GAM_METHOD_GCV);
 }
 
 TEST(gam_mgcv, plant_te_factor_by_gcv)

@@ -410,11 +410,34 @@ static void free_bufs(double **buf, size_t n)
     free(buf);
 }
 
-/* The XWX (Au != NULL) and/or smooth-statistics (stats) pass. */
-static enum ml_status xwx_pass(struct gam_model *m, const struct gam_data *d, const double *wt,
-                               const double *z, double *Au, double *bu, int stats, int threads,
-                               struct ml_err *err)
+/* What the statistics pass hands back, per smooth j: the column sums of
+ * its basis over all rows (colsum[j], p_u values, owned; NULL when the
+ * smooth was not pending), its largest absolute row sum and the first term
+ * using it (for messages). */
+struct smooth_stats {
+    double **colsum;
+    double *bnorm;
+    int *term;
+};
+
+static void smooth_stats_free(struct smooth_stats *ss, size_t n)
 {
+    size_t j;
+
+    if (ss->colsum)
+        for (j = 0; j < n; j++)
+            free(ss->colsum[j]);
+    free(ss->colsum);
+    free(ss->bnorm);
+    free(ss->term);
+}
+
+/* The XWX (Au != NULL) and/or smooth-statistics (out != NULL) pass. */
+static enum ml_status xwx_pass(const struct gam_model *m, const struct gam_data *d,
+                               const double *wt, const double *z, double *Au, double *bu,
+                               struct smooth_stats *out, int threads, struct ml_err *err)
+{
+    int stats = out != NULL;
     struct pass ps;
     int pu = gam_pu(m), ncs = 0;
     size_t c, k, j, psq = (size_t)pu * (size_t)pu, nsm = m->nsmooths ? m->nsmooths : 1;
@@ -487,12 +510,20 @@ static enum ml_status xwx_pass(struct gam_model *m, const struct gam_data *d, co
         }
     }
     if (st == ML_OK && stats) {
+        /* per-chunk sums added in chunk order; the largest row sum is
+         * order-free */
+        out->colsum = calloc(nsm, sizeof *out->colsum);
+        out->bnorm = calloc(nsm, sizeof *out->bnorm);
+        out->term = malloc(nsm * sizeof *out->term);
+        if (!out->colsum || !out->bnorm || !out->term)
+            st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
         for (j = 0; j < m->nsmooths && st == ML_OK; j++) {
-            struct gam_smooth *sm = &m->smooths[j];
-            double *cs, bn = 0.0;
+            const struct gam_smooth *sm = &m->smooths[j];
+            double *cs;
+            out->term[j] = ps.stat_term[j];
             if (ps.stat_term[j] < 0)
                 continue;
-            cs = calloc((size_t)sm->p_u, sizeof *cs);
+            cs = out->colsum[j] = calloc((size_t)sm->p_u, sizeof *cs);
             if (!cs) {
                 st = ml_fail(err, ML_ENOMEM, __FILE__, __LINE__, "out of memory");
                 break;
@@ -500,13 +531,9 @@ static enum ml_status xwx_pass(struct gam_model *m, const struct gam_data *d, co
             for (c = 0; c < ps.nchunks; c++) {
                 for (k = 0; k < (size_t)sm->p_u; k++)
                     cs[k] += ps.scol[c][ps.soff[j] + (int)k];
-                if (ps.sbn[c][j] > bn)
-                    bn = ps.sbn[c][j];
+                if (ps.sbn[c][j] > out->bnorm[j])
+                    out->bnorm[j] = ps.sbn[c][j];
             }
-            st = gam_smooth_finish(sm, cs, bn, d->n, err);
-            free(cs);
-            if (st)
-                ml_err_prefix(err, "formula term %s: ", m->terms[ps.stat_term[j]].label);
         }
     }
     free_bufs(ps.bufA, ps.bufA ? ps.nchunks : 0);
@@ -522,22 +549,33 @@ enum ml_status gam_accumulate(const struct gam_model *m, const struct gam_data *
                               const double *wt, const double *z, double *Au, double *bu,
                               int threads, struct ml_err *err)
 {
-    /* Without stats the pass only reads the model. */
-    return xwx_pass((struct gam_model *)m, d, wt, z, Au, bu, 0, threads, err);
+    return xwx_pass(m, d, wt, z, Au, bu, NULL, threads, err);
 }
 
 enum ml_status gam_finish_pass(struct gam_model *m, const struct gam_data *d, const double *wt,
                                const double *z, double *Au, double *bu, int threads,
                                struct ml_err *err)
 {
+    struct smooth_stats ss;
+    enum ml_status st;
     size_t j;
 
     for (j = 0; j < m->nsmooths; j++)
         if (m->smooths[j].u == NULL)
             break;
     if (j == m->nsmooths)
-        return Au ? xwx_pass(m, d, wt, z, Au, bu, 0, threads, err) : ML_OK;
-    return xwx_pass(m, d, wt, z, Au, bu, 1, threads, err);
+        return Au ? xwx_pass(m, d, wt, z, Au, bu, NULL, threads, err) : ML_OK;
+    memset(&ss, 0, sizeof ss);
+    st = xwx_pass(m, d, wt, z, Au, bu, &ss, threads, err);
+    for (j = 0; j < m->nsmooths && st == ML_OK; j++) {
+        if (!ss.colsum[j])
+            continue;
+        st = gam_smooth_finish(&m->smooths[j], ss.colsum[j], ss.bnorm[j], d->n, err);
+        if (st)
+            ml_err_prefix(err, "formula term %s: ", m->terms[ss.term[j]].label);
+    }
+    smooth_stats_free(&ss, m->nsmooths);
+    return st;
 }
 
 /* beta_u = Zb beta: constrained coefficients to the unconstrained layout. */

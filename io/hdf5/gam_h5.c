@@ -1857,10 +1857,7 @@ enum ml_status gam_h5_read(const char *path, struct gam_model **out, struct ml_e
 {
     enum ml_status st;
     struct h5u_quiet q;
-    struct stat sb;
     struct rd r;
-    hid_t fapl = H5I_INVALID_HID;
-    int fd;
 
     if (!out)
         ML_FAIL(err, ML_EINVAL, "gam_h5_read: no output pointer given");
@@ -1872,57 +1869,22 @@ enum ml_status gam_h5_read(const char *path, struct gam_model **out, struct ml_e
     r.err = err;
     r.file = H5I_INVALID_HID;
 
-    /* Our own checks first, so the common mistakes get plain messages and
-     * a file that is not HDF5 never reaches the library. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        ML_FAIL(err, ML_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        ML_FAIL(err, ML_EIO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    close(fd);
-    if (!S_ISREG(sb.st_mode))
-        ML_FAIL(err, ML_EFORMAT, "%s: not a regular file", path);
-    if (!table_h5_is_hdf5(path))
-        ML_FAIL(err, ML_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", path);
-    r.file_size = (uint64_t)sb.st_size;
-    r.budget = r.file_size;
-
     h5u_quiet_begin(&q);
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) {
-        st = ml_fail(err, ML_EINTERNAL, __FILE__, __LINE__,
-                     "%s: cannot set up HDF5 property lists", path);
-        goto cleanup;
+    st = h5u_model_open(path, &r.file, &r.file_size, err);
+    if (!st) {
+        r.budget = r.file_size;
+        st = read_model(&r, out);
     }
-#if H5_VERSION_GE(1, 10, 7)
-    /* We only read; a lock that fails on a network file system must not make
-     * a valid model unreadable. */
-    H5Pset_file_locking(fapl, 0, 1);
-#endif
-    r.file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    if (r.file < 0) {
-        if (h5u_error_is_truncation())
-            st = ml_fail(err, ML_EFORMAT, __FILE__, __LINE__,
-                         "%s: truncated HDF5 file (%llu bytes, shorter than its header "
-                         "declares)", path, (unsigned long long)r.file_size);
-        else
-            st = ml_fail(err, ML_EFORMAT, __FILE__, __LINE__,
-                         "%s: corrupt model file: the HDF5 library cannot open it", path);
-        goto cleanup;
+    if (r.file >= 0) {
+        struct ml_err ce;
+        if (h5u_model_close(path, r.file, &ce) != ML_OK && !st) {
+            gam_model_free(*out);
+            *out = NULL;
+            if (err)
+                *err = ce;
+            st = ML_EFORMAT;
+        }
     }
-    st = read_model(&r, out);
-cleanup:
-    if (r.file >= 0 && H5Fclose(r.file) < 0 && !st) {
-        gam_model_free(*out);
-        *out = NULL;
-        st = ml_fail(err, ML_EFORMAT, __FILE__, __LINE__,
-                     "%s: corrupt model file: error closing it", path);
-    }
-    if (fapl >= 0)
-        H5Pclose(fapl);
     h5u_quiet_end(&q);
     return st;
 }

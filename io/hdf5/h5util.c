@@ -6,9 +6,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ml_temp.h"
+#include "table_h5.h"
 
 void h5u_quiet_begin(struct h5u_quiet *q)
 {
@@ -91,4 +93,54 @@ enum ml_status h5u_temp_finish(const char *tmp, const char *path, enum ml_status
         unlink(tmp);
     ml_temp_unregister(tmp);
     return st;
+}
+
+enum ml_status h5u_model_open(const char *path, hid_t *file, uint64_t *size,
+                              struct ml_err *err)
+{
+    struct stat sb;
+    hid_t fapl;
+    int fd, truncated;
+
+    *file = H5I_INVALID_HID;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        ML_FAIL(err, ML_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+
+        close(fd);
+        ML_FAIL(err, ML_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    close(fd);
+    if (!S_ISREG(sb.st_mode))
+        ML_FAIL(err, ML_EFORMAT, "%s: not a regular file", path);
+    if (!table_h5_is_hdf5(path))
+        ML_FAIL(err, ML_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", path);
+    *size = (uint64_t)sb.st_size;
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        ML_FAIL(err, ML_EINTERNAL, "%s: cannot set up HDF5 property lists", path);
+#if H5_VERSION_GE(1, 10, 7)
+    H5Pset_file_locking(fapl, 0, 1);
+#endif
+    *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    /* before any other API call, which would clear the error stack */
+    truncated = *file < 0 && h5u_error_is_truncation();
+    H5Pclose(fapl);
+    if (truncated)
+        ML_FAIL(err, ML_EFORMAT,
+                "%s: truncated HDF5 file (%llu bytes, shorter than its header declares)", path,
+                (unsigned long long)*size);
+    if (*file < 0)
+        ML_FAIL(err, ML_EFORMAT, "%s: corrupt model file: the HDF5 library cannot open it",
+                path);
+    return ML_OK;
+}
+
+enum ml_status h5u_model_close(const char *path, hid_t file, struct ml_err *err)
+{
+    if (file >= 0 && H5Fclose(file) < 0)
+        ML_FAIL(err, ML_EFORMAT, "%s: corrupt model file: error closing it", path);
+    return ML_OK;
 }

@@ -6,6 +6,7 @@
 #define PF_H5UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hdf5.h>
 
@@ -22,6 +23,19 @@ void h5u_quiet_end(const struct h5u_quiet *q);
 /* 1 if the current error stack says the file is shorter than its superblock
  * claims.  Must run right after the failing call: every API call clears it. */
 int h5u_error_is_truncation(void);
+
+/* Open a model file (gam.h5, iforest.h5) read-only: our own checks first,
+ * so the common mistakes get plain messages and a file that is not HDF5
+ * never reaches the library (openable -- O_NONBLOCK, so a FIFO does not
+ * hang --, a regular file, the HDF5 signature); then H5Fopen without file
+ * locking (a lock refused on a network file system must not make a valid
+ * model unreadable), naming a truncated file as such.  *size is the file's
+ * size.  Call between h5u_quiet_begin and h5u_quiet_end. */
+enum ml_status h5u_model_open(const char *path, hid_t *file, uint64_t *size,
+                              struct ml_err *err);
+
+/* Close what h5u_model_open opened; a failing close is a corrupt file. */
+enum ml_status h5u_model_close(const char *path, hid_t file, struct ml_err *err);
 
 /* Create an empty file under a fresh name next to `path` ("<path>.tmp<pid>-<n>",
  * with our own open() for a precise errno; H5Fcreate then truncates it) and
